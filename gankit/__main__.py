@@ -1,0 +1,87 @@
+"""The command line: ``python -m gankit train|sample ...``.
+
+    python -m gankit train dcgan --epochs 25 --out saved_models/dcgan
+    python -m gankit sample dcgan --n 64 --seed 0 --out img/dcgan_samples.png
+    python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from gankit.models import ARCHITECTURES
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gankit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train an architecture (resumes an existing run)")
+    train.add_argument("architecture", choices=sorted(ARCHITECTURES))
+    train.add_argument("--epochs", type=int, required=True, help="total epochs to reach")
+    train.add_argument("--out", required=True, help="model directory (checkpoints, history, grids)")
+    train.add_argument("--data", default=None, help="MNIST .npz (default: $GANKIT_MNIST, else download)")
+    train.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+
+    sample = commands.add_parser("sample", help="draw digits from a trained model")
+    sample.add_argument("model", help="a model name in saved_models/ (e.g. dcgan) or a directory")
+    sample.add_argument("--n", type=int, default=64, help="number of digits")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help=".png for a grid, .npz for raw uint8 images")
+    sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
+    sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
+
+    args = parser.parse_args(argv)
+    try:
+        return {"train": _train, "sample": _sample}[args.command](args)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _train(args) -> int:
+    from gankit.data import load_mnist
+    from gankit.models import get_architecture
+    from gankit.training import train
+
+    spec = get_architecture(args.architecture)
+    overrides = {k: v for k, v in (("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
+    config = dataclasses.replace(spec.make_config(), **overrides) if overrides else None
+    images, _ = load_mnist("train", args.data)
+    if args.limit:
+        images = images[: args.limit]
+    started = time.perf_counter()
+    train(args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard)
+    print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
+    return 0
+
+
+def _sample(args) -> int:
+    import numpy as np
+
+    from gankit.checkpoints import load_generator
+    from gankit.plotting import image_grid, save_image
+
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npz"):
+        raise ValueError(f"--out must end in .png or .npz, got {out}")
+    generator = load_generator(args.model, architecture=args.architecture, use_ema=not args.no_ema)
+    images = generator.sample(args.n, args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        np.savez_compressed(out, images=images)
+    else:
+        save_image(image_grid(images), out)
+    print(f"{args.n} {generator.architecture} samples (epoch {generator.epochs}) -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Side effects of training, as Keras callbacks: history, sample grids, checkpoints.
+
+At the end of every epoch they run in the order the trainer lists them -- history, grid,
+checkpoint -- so that a checkpoint on disk never runs ahead of the history and grids. A run
+stopped at any point resumes from the last checkpoint and trims whatever was written after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from gankit.data import to_pixels
+from gankit.plotting import image_grid, save_image
+
+HISTORY_FILE = "history.json"
+GRID_FOLDER = "grids"
+
+
+def empty_history(names) -> dict:
+    return {"steps": {"step": [], **{name: [] for name in names}}, "epochs": []}
+
+
+def load_history(path) -> dict:
+    """The history written by :class:`LossHistory`: ``{"steps": {"step": [...], name: [...]},
+    "epochs": [{"epoch", "step", "seconds", name: epoch mean, ...}, ...]}``."""
+    return json.loads(Path(path).read_text())
+
+
+def trim_history(history: dict, last_step: int, last_epoch: int) -> dict:
+    """Drop what was recorded after the checkpoint at ``last_step`` / ``last_epoch``."""
+    keep = sum(1 for step in history["steps"]["step"] if step <= last_step)
+    steps = {name: values[:keep] for name, values in history["steps"].items()}
+    epochs = [entry for entry in history["epochs"] if entry["epoch"] <= last_epoch]
+    return {"steps": steps, "epochs": epochs}
+
+
+def _write_json_atomically(path: Path, payload) -> None:
+    # Written beside, then renamed: an interruption never leaves half a file.
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(payload))
+    os.replace(temporary, path)
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Records every step's losses and every epoch's means into ``history.json``.
+
+    Args:
+        path: the JSON file; an existing one is continued (trimmed to the resumed step).
+        gan: the :class:`gankit.gan.GAN` being trained (its ``last_step_values`` are read).
+        start_step: the optimizer step training resumes from (0 for a fresh run).
+        start_epoch: the number of epochs already finished.
+    """
+
+    def __init__(self, path, gan, start_step: int = 0, start_epoch: int = 0):
+        super().__init__()
+        self.path = Path(path)
+        self.gan = gan
+        self.step = start_step
+        names = list(gan.last_step_values)
+        history = load_history(self.path) if self.path.is_file() else empty_history(names)
+        self.history = trim_history(history, start_step, start_epoch)
+        for name in names:
+            self.history["steps"].setdefault(name, [])
+        self.epoch_started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        steps = self.history["steps"]
+        steps["step"].append(self.step)
+        for name, variable in self.gan.last_step_values.items():
+            steps[name].append(round(float(variable.numpy()), 6))
+
+    def on_epoch_end(self, epoch, logs=None):
+        entry = {
+            "epoch": epoch + 1,
+            "step": self.step,
+            "seconds": round(time.perf_counter() - self.epoch_started, 3),
+        }
+        entry.update({name: round(float(value), 6) for name, value in (logs or {}).items()})
+        self.history["epochs"].append(entry)
+        _write_json_atomically(self.path, self.history)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """After every epoch, draws the same latent batch and saves the grid as
+    ``grids/epoch_NNN.png`` -- the frames of the training GIF.
+
+    Args:
+        directory: the model directory (the PNGs go in its ``grids/`` folder).
+        gan: the model being trained; its sampling generator draws the grid.
+        latent: the fixed latent batch.
+        columns: images per row of the grid.
+    """
+
+    def __init__(self, directory, gan, latent, columns: int = 8):
+        super().__init__()
+        self.folder = Path(directory) / GRID_FOLDER
+        self.gan = gan
+        self.latent = np.asarray(latent, np.float32)
+        self.columns = columns
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = to_pixels(self.gan.generate(self.latent))
+        save_image(image_grid(images, self.columns), self.folder / f"epoch_{epoch + 1:03d}.png")
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the training checkpoint after every epoch, numbered by the epoch.
+
+    Args:
+        manager: a ``tf.train.CheckpointManager`` over :func:`gankit.checkpoints.make_checkpoint`.
+        epoch: the checkpoint's epoch counter, set to the number of finished epochs.
+    """
+
+    def __init__(self, manager, epoch):
+        super().__init__()
+        self.manager = manager
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.assign(epoch + 1)
+        self.manager.save(checkpoint_number=epoch + 1)

@@ -1,0 +1,179 @@
+"""The one GAN model that every architecture in gankit trains with.
+
+``GAN`` is a ``keras.Model`` whose ``train_step`` plays one round of the adversarial game:
+
+1. update the discriminator ``num_discriminator_steps`` times on real and generated images;
+2. update the generator once, through a discriminator that is not updated there;
+3. move the exponential moving average (EMA) of the generator's weights.
+
+``fit()`` compiles ``train_step`` into a ``tf.function``, so training gets Keras' progress bar
+and callbacks (``run_eagerly=True`` in ``compile`` is the switch for debugging).
+
+Nothing here knows which architecture it trains. An architecture supplies its networks and its
+loss pair through the constructor and ``compile``; what differs in its step is a small hook:
+``discriminator_penalty`` (e.g. a gradient penalty) and ``after_discriminator_update``
+(e.g. weight clipping), or an override of ``sample_latent`` for structured latent codes.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other.
+
+    Args:
+        generator: maps ``[batch, latent_dim]`` noise to ``[batch, 28, 28, 1]`` images in [-1, 1].
+        discriminator: maps images to one raw score (logit) per image, ``[batch, 1]``.
+        latent_dim: size of the noise vector z.
+        num_discriminator_steps: discriminator updates per generator update (1 for DCGAN,
+            5 for the WGAN critic).
+        ema_decay: decay of the moving average of the generator's weights used for sampling;
+            ``None`` turns the average off.
+        seed: seed of the noise drawn during training, so that runs repeat.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        num_discriminator_steps: int = 1,
+        ema_decay: float | None = 0.999,
+        seed: int = 0,
+        name: str = "gan",
+    ):
+        super().__init__(name=name)
+        if num_discriminator_steps < 1:
+            raise ValueError(f"num_discriminator_steps must be >= 1, got {num_discriminator_steps}")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.num_discriminator_steps = int(num_discriminator_steps)
+        self.ema_decay = ema_decay
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # A copy of the generator whose weights trail the trained ones (Karras et al. 2018).
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.name = f"ema_{generator.name}"
+            self.ema_generator.set_weights(generator.get_weights())
+        # Epoch means (shown in the progress bar) and the last step's raw values (read by
+        # the history callback after every batch).
+        self.loss_trackers = {
+            name: keras.metrics.Mean(name=name) for name in self.tracked_names()
+        }
+        self.last_step_values = {
+            name: keras.Variable(0.0, trainable=False, name=f"last_{name}")
+            for name in self.tracked_names()
+        }
+
+    # ----------------------------------------------------------------------------- set-up
+    def compile(
+        self,
+        generator_optimizer: keras.optimizers.Optimizer,
+        discriminator_optimizer: keras.optimizers.Optimizer,
+        generator_loss_fn,
+        discriminator_loss_fn,
+        **kwargs,
+    ):
+        """Attach the two optimizers and the loss pair (see :mod:`gankit.losses`).
+
+        Both optimizers are built here, so their slots exist before a checkpoint is restored.
+        Extra keyword arguments go to ``keras.Model.compile`` (``run_eagerly``, ``jit_compile``).
+        """
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_loss_fn = generator_loss_fn
+        self.discriminator_loss_fn = discriminator_loss_fn
+        generator_optimizer.build(self.generator.trainable_variables)
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def tracked_names(self) -> tuple[str, ...]:
+        """Names of the values logged every step. Subclasses that log more extend this."""
+        return ("discriminator_loss", "generator_loss", "real_score", "fake_score")
+
+    @property
+    def metrics(self):
+        # Listed here so that Keras resets them at the start of every epoch.
+        return list(self.loss_trackers.values())
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The network to draw samples from: the EMA copy when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    # ------------------------------------------------------------------------ hooks
+    def sample_latent(self, batch_size):
+        """Draw the generator's input for ``batch_size`` images: z ~ N(0, I)."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def discriminator_penalty(self, real_images, fake_images):
+        """Extra term of the discriminator loss (a gradient penalty, say). None by default."""
+        return 0.0
+
+    def after_discriminator_update(self):
+        """Runs after each discriminator update (weight clipping, say). Nothing by default."""
+
+    # ------------------------------------------------------------------------ the step
+    def train_step(self, data):
+        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        batch_size = tf.shape(real_images)[0]
+
+        # Update the discriminator (the critic, in WGAN) num_discriminator_steps times.
+        for _ in range(self.num_discriminator_steps):
+            latent = self.sample_latent(batch_size)
+            fake_images = self.generator(latent, training=True)
+            with tf.GradientTape() as tape:
+                # Real and fake go through in separate batches, so that batch norm in the
+                # discriminator normalises each kind by its own statistics.
+                real_scores = self.discriminator(real_images, training=True)
+                fake_scores = self.discriminator(fake_images, training=True)
+                discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
+                discriminator_loss += self.discriminator_penalty(real_images, fake_images)
+            gradients = tape.gradient(discriminator_loss, self.discriminator.trainable_variables)
+            self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
+            self.after_discriminator_update()
+
+        # Update the generator; the discriminator only scores here and is not updated.
+        latent = self.sample_latent(batch_size)
+        with tf.GradientTape() as tape:
+            generated = self.generator(latent, training=True)
+            generated_scores = self.discriminator(generated, training=True)
+            generator_loss = self.generator_loss_fn(generated_scores)
+        gradients = tape.gradient(generator_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
+
+        self.update_ema()
+        return self.record(
+            discriminator_loss=discriminator_loss,
+            generator_loss=generator_loss,
+            real_score=tf.reduce_mean(real_scores),
+            fake_score=tf.reduce_mean(fake_scores),
+        )
+
+    def update_ema(self):
+        """w_ema <- decay * w_ema + (1 - decay) * w, for every generator weight (batch-norm
+        moving statistics included, so the EMA copy normalises with statistics that match)."""
+        if self.ema_generator is None:
+            return
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
+
+    def record(self, **values):
+        """Store this step's values for the history and fold them into the epoch means."""
+        for name, value in values.items():
+            self.last_step_values[name].assign(tf.cast(value, "float32"))
+            self.loss_trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    # ------------------------------------------------------------------------ sampling
+    def generate(self, latent, use_ema: bool = True):
+        """Images in [-1, 1] for the given latent batch, in inference mode."""
+        network = self.sampling_generator if use_ema else self.generator
+        return network(latent, training=False)

@@ -1,0 +1,55 @@
+"""The architectures gankit knows, by name.
+
+Each architecture module provides a config dataclass (defaults with a comment per field),
+``build_generator(config)``, ``build_gan(config)`` and, where its input is more than Gaussian
+noise, ``sample_latent(config, count, seed)``. The registry below is how the command line,
+the checkpoint loader and the trainer find them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from gankit.models import dcgan
+
+
+def gaussian_latent(config, count: int, seed: int) -> np.ndarray:
+    """z ~ N(0, I) of shape [count, config.latent_dim], the same for the same seed everywhere."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((count, config.latent_dim)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    config_class: type
+    build_generator: Callable
+    build_gan: Callable
+    sample_latent: Callable = gaussian_latent
+
+    def make_config(self, values: dict | None = None):
+        """The config dataclass from a dict (as stored in config.json); unknown keys are errors."""
+        values = dict(values or {})
+        known = {field.name for field in dataclasses.fields(self.config_class)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown {self.name} config field(s) {unknown}; known: {sorted(known)}")
+        return self.config_class(**values)
+
+
+ARCHITECTURES = {
+    "dcgan": Architecture("dcgan", dcgan.DCGANConfig, dcgan.build_generator, dcgan.build_gan),
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}"
+        ) from None

@@ -1,0 +1,102 @@
+"""Pictures: sample grids, loss curves and the training GIF.
+
+Grid helpers return arrays; plotting helpers return matplotlib figures and never call
+``plt.show()``, so notebooks show them and scripts save them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v2 as imageio
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def image_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile uint8 images ``[N, H, W]`` into one uint8 picture, ``columns`` per row.
+
+    Cells are separated by ``padding`` black pixels; missing cells of the last row stay black.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape [N, H, W], got {images.shape}")
+    count, height, width = images.shape
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    grid = np.zeros(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding), np.uint8
+    )
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = padding + row * (height + padding), padding + column * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def save_image(picture: np.ndarray, path, scale: int = 2) -> Path:
+    """Write a uint8 picture as PNG, each pixel repeated ``scale`` times for legibility."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture = np.kron(picture, np.ones((scale, scale), np.uint8)) if scale > 1 else picture
+    imageio.imwrite(path, picture)
+    return path
+
+
+def show_images(images, columns: int | None = None, title: str | None = None, size: float = 5.0):
+    """A figure with the images tiled in a grid."""
+    grid = image_grid(images, columns)
+    figure, axis = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
+    axis.imshow(grid, cmap="gray", vmin=0, vmax=255)
+    axis.set_axis_off()
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None = None):
+    """Per-step losses (light) with their moving average over ``smooth`` steps (dark), and the
+    epoch boundaries. ``history`` is what :func:`gankit.callbacks.load_history` returns."""
+    steps = history["steps"]
+    names = names or [n for n in steps if n != "step" and n.endswith("loss")]
+    figure, axis = plt.subplots(figsize=(8, 4))
+    for name in names:
+        values = np.asarray(steps[name], dtype=float)
+        line = axis.plot(steps["step"], values, alpha=0.25, linewidth=0.8)[0]
+        if len(values) >= smooth > 1:
+            kernel = np.ones(smooth) / smooth
+            averaged = np.convolve(values, kernel, mode="valid")
+            axis.plot(
+                steps["step"][smooth - 1 :], averaged, color=line.get_color(),
+                label=f"{name.replace('_', ' ')} ({smooth}-step mean)",
+            )
+        else:
+            line.set_label(name.replace("_", " "))
+            line.set_alpha(1.0)
+    for epoch in history["epochs"]:
+        axis.axvline(epoch["step"], color="grey", linewidth=0.5, alpha=0.4)
+    axis.set_xlabel("training step (grey lines: ends of epochs)")
+    axis.set_ylabel("loss")
+    axis.legend()
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: int = 4) -> Path:
+    """Write the PNG files (or uint8 arrays) in ``frames`` as an endlessly looping GIF.
+
+    The last frame is repeated ``hold_last`` extra times so the final result stays in view.
+    """
+    pictures = [imageio.imread(f) if isinstance(f, (str, Path)) else np.asarray(f) for f in frames]
+    if not pictures:
+        raise ValueError("no frames to make a GIF of")
+    pictures += [pictures[-1]] * hold_last
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(path, pictures, duration=seconds_per_frame, loop=0)
+    return path

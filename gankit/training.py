@@ -1,0 +1,123 @@
+"""Train any registered architecture into a model directory, resuming where it stopped.
+
+The trainer knows nothing of the architecture: it builds the model from the registry, restores
+the latest checkpoint, wires the callbacks and calls ``fit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import tensorflow as tf
+
+from gankit import checkpoints
+from gankit.callbacks import GRID_FOLDER, HISTORY_FILE, EpochCheckpoint, LossHistory, SampleGrid, load_history
+from gankit.data import make_dataset
+from gankit.models import get_architecture
+from gankit.plotting import make_gif, plot_losses
+
+GRID_SEED = 2024  # seed of the fixed latent batch drawn after every epoch
+GRID_SIZE = 64  # images in that batch (an 8x8 grid)
+
+
+def train(
+    architecture: str,
+    directory,
+    images,
+    epochs: int,
+    config=None,
+    tensorboard: bool = False,
+    verbose="auto",
+    callbacks=(),
+):
+    """Train ``architecture`` on ``images`` for ``epochs`` epochs in total, into ``directory``.
+
+    A directory that already holds a checkpoint is resumed: training continues from its last
+    finished epoch (and step), so ``epochs`` counts the epochs already done. Stopping at any
+    moment loses at most the epoch in progress.
+
+    Args:
+        architecture: a registered name, e.g. ``"dcgan"``.
+        directory: the model directory for checkpoints, ``config.json``, history and grids.
+        images: uint8 training digits ``[N, 28, 28]`` (see :func:`gankit.data.load_mnist`).
+        epochs: the total number of epochs the run should reach.
+        config: the architecture's config; default: the stored one when resuming, else the
+            architecture's defaults. Resuming with a different config is an error.
+        tensorboard: also write TensorBoard logs to ``directory/logs``.
+        verbose: passed to ``fit`` (``"auto"``, 0, 1 or 2).
+        callbacks: extra Keras callbacks.
+
+    Returns:
+        The trained :class:`gankit.gan.GAN`.
+    """
+    spec = get_architecture(architecture)
+    directory = Path(directory)
+    config = _settle_config(spec, directory, config)
+    gan = spec.build_gan(config)
+
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = checkpoints.make_checkpoint(gan, epoch)
+    manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start_epoch = int(epoch.numpy())
+    start_step = int(gan.generator_optimizer.iterations.numpy())
+    if start_epoch >= epochs:
+        print(f"{directory} already holds {start_epoch} epochs (asked for {epochs}); nothing to train.")
+        return gan
+    if start_epoch:
+        print(f"Resuming {architecture} from epoch {start_epoch} (step {start_step}) in {directory}")
+
+    # A new shuffle seed per resumption, so a resumed run does not replay the first epochs' order.
+    dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed + start_epoch)
+    latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
+    side_effects = [
+        LossHistory(directory / HISTORY_FILE, gan, start_step, start_epoch),
+        SampleGrid(directory, gan, latent),
+        EpochCheckpoint(manager, epoch),
+    ]
+    if tensorboard:
+        side_effects.append(keras.callbacks.TensorBoard(str(directory / "logs")))
+    gan.fit(
+        dataset,
+        epochs=epochs,
+        initial_epoch=start_epoch,
+        callbacks=side_effects + list(callbacks),
+        verbose=verbose,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+    )
+    write_summary_figures(directory)
+    return gan
+
+
+def _settle_config(spec, directory: Path, config):
+    if (directory / checkpoints.CONFIG_FILE).is_file():
+        stored_name, stored = checkpoints.read_config(directory)
+        if stored_name != spec.name:
+            raise checkpoints.CheckpointError(
+                f"{directory} holds a {stored_name} run; cannot train {spec.name} into it"
+            )
+        if config is not None and dataclasses.asdict(config) != dataclasses.asdict(stored):
+            raise checkpoints.CheckpointError(
+                f"{directory} was trained with a different config ({stored}); "
+                "resume with the same config or use a new directory"
+            )
+        return stored
+    config = config if config is not None else spec.make_config()
+    checkpoints.write_config(directory, spec.name, config)
+    return config
+
+
+def write_summary_figures(directory) -> None:
+    """The GIF of the per-epoch grids and the loss plot, written into the model directory."""
+    directory = Path(directory)
+    frames = sorted((directory / GRID_FOLDER).glob("epoch_*.png"))
+    if frames:
+        make_gif(frames, directory / "training.gif")
+    if (directory / HISTORY_FILE).is_file():
+        figure = plot_losses(load_history(directory / HISTORY_FILE))
+        figure.savefig(directory / "losses.png", dpi=100)
+        plt.close(figure)

@@ -1,0 +1,73 @@
+"""The shared train step, on a tiny DCGAN and tiny random data."""
+
+import keras
+import numpy as np
+import pytest
+
+from gankit import losses
+from gankit.data import make_dataset
+from gankit.gan import GAN
+from gankit.models import dcgan
+
+
+def weights_of(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_a_few_steps_of_fit_update_both_players(tiny_images, tiny_config):
+    gan = dcgan.build_gan(tiny_config)
+    generator_before = weights_of(gan.generator)
+    discriminator_before = weights_of(gan.discriminator)
+    history = gan.fit(make_dataset(tiny_images, batch_size=16), epochs=2, verbose=0)
+
+    assert gan.generator_optimizer.iterations.numpy() == 8  # 4 batches x 2 epochs
+    assert gan.discriminator_optimizer.iterations.numpy() == 8
+    for name in ("discriminator_loss", "generator_loss", "real_score", "fake_score"):
+        assert len(history.history[name]) == 2 and np.isfinite(history.history[name]).all()
+    assert any(not np.array_equal(a, b) for a, b in zip(generator_before, gan.generator.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(discriminator_before, gan.discriminator.get_weights()))
+
+
+def test_ema_follows_the_generator_by_its_decay(tiny_images, tiny_config):
+    gan = dcgan.build_gan(tiny_config)
+    start = weights_of(gan.generator)
+    gan.fit(make_dataset(tiny_images[:16], batch_size=16), epochs=1, verbose=0)  # one step
+    decay = tiny_config.ema_decay
+    for average, trained, initial in zip(gan.ema_generator.get_weights(), gan.generator.get_weights(), start):
+        np.testing.assert_allclose(average, decay * initial + (1 - decay) * trained, rtol=1e-5, atol=1e-6)
+
+
+def test_last_step_values_match_the_epoch_mean_of_a_one_step_epoch(tiny_images, tiny_config):
+    gan = dcgan.build_gan(tiny_config)
+    history = gan.fit(make_dataset(tiny_images[:16], batch_size=16), epochs=1, verbose=0)
+    for name, variable in gan.last_step_values.items():
+        assert float(variable.numpy()) == pytest.approx(history.history[name][0], rel=1e-6)
+
+
+def test_training_noise_is_seeded(tiny_images, tiny_config):
+    def run():
+        gan = dcgan.build_gan(tiny_config)
+        gan.fit(make_dataset(tiny_images, batch_size=16, shuffle=False), epochs=1, verbose=0)
+        return gan.generator.get_weights()
+
+    for a, b in zip(run(), run()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_several_discriminator_steps_per_generator_step(tiny_images, tiny_config):
+    generator, discriminator = dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config)
+    gan = GAN(generator, discriminator, tiny_config.latent_dim, num_discriminator_steps=3, ema_decay=None)
+    gan.compile(
+        keras.optimizers.Adam(), keras.optimizers.Adam(),
+        losses.non_saturating_generator_loss, losses.minimax_discriminator_loss,
+    )
+    gan.fit(make_dataset(tiny_images, batch_size=16), epochs=1, verbose=0)
+    assert gan.generator_optimizer.iterations.numpy() == 4
+    assert gan.discriminator_optimizer.iterations.numpy() == 12
+    assert gan.sampling_generator is gan.generator
+
+
+@pytest.mark.parametrize("kwargs", [{"num_discriminator_steps": 0}, {"ema_decay": 1.5}])
+def test_bad_settings_are_rejected(tiny_config, kwargs):
+    with pytest.raises(ValueError):
+        GAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config), 8, **kwargs)
