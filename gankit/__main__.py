@@ -3,6 +3,7 @@
     python -m gankit train dcgan --epochs 25 --out saved_models/dcgan
     python -m gankit sample dcgan --n 64 --seed 0 --out img/dcgan_samples.png
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
+    python -m gankit benchmark dcgan                               # training images/s
 """
 
 from __future__ import annotations
@@ -38,9 +39,14 @@ def main(argv=None) -> int:
     sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
 
+    bench = commands.add_parser("benchmark", help="measure training images per second")
+    bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
+    bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
+    bench.add_argument("--repeats", type=int, default=3)
+
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample}[args.command](args)
+        return {"train": _train, "sample": _sample, "benchmark": _benchmark}[args.command](args)
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -80,6 +86,18 @@ def _sample(args) -> int:
     else:
         save_image(image_grid(images), out)
     print(f"{args.n} {generator.architecture} samples (epoch {generator.epochs}) -> {out}")
+    return 0
+
+
+def _benchmark(args) -> int:
+    import os
+
+    from gankit.benchmark import images_per_second
+
+    best, rates = images_per_second(args.architecture, steps=args.steps, repeats=args.repeats)
+    runs = ", ".join(f"{rate:.0f}" for rate in rates)
+    print(f"{args.architecture}: {best:.0f} images/s (best of {args.repeats} runs of {args.steps} steps: {runs}; "
+          f"{os.cpu_count()} CPU cores)")
     return 0
 
 

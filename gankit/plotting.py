@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import imageio.v2 as imageio
+import imageio.v3 as imageio
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -87,16 +87,19 @@ def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None =
     return figure
 
 
-def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: int = 4) -> Path:
+def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: float = 5.0) -> Path:
     """Write the PNG files (or uint8 arrays) in ``frames`` as an endlessly looping GIF.
 
-    The last frame is repeated ``hold_last`` extra times so the final result stays in view.
+    The last frame stays ``hold_last`` times longer than the others, so the result stays in view.
     """
     pictures = [imageio.imread(f) if isinstance(f, (str, Path)) else np.asarray(f) for f in frames]
     if not pictures:
         raise ValueError("no frames to make a GIF of")
-    pictures += [pictures[-1]] * hold_last
+    durations = [round(seconds_per_frame * 1000)] * len(pictures)  # milliseconds
+    durations[-1] = round(durations[-1] * (1 + hold_last))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimsave(path, pictures, duration=seconds_per_frame, loop=0)
+    # A one-frame GIF takes one duration, not a list (Pillow's rule).
+    duration = durations if len(pictures) > 1 else durations[0]
+    imageio.imwrite(path, np.stack(pictures), duration=duration, loop=0)
     return path

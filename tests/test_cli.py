@@ -1,0 +1,79 @@
+"""The command line, in-process (fast) and once as a real subprocess on the committed model."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit import training
+from gankit.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def model_dir(tmp_path, tiny_images, tiny_config):
+    directory = tmp_path / "tiny"
+    training.train("dcgan", directory, tiny_images, epochs=1, config=tiny_config, verbose=0)
+    return directory
+
+
+def test_sample_writes_a_png_grid(model_dir, tmp_path):
+    out = tmp_path / "samples.png"
+    assert main(["sample", str(model_dir), "--n", "16", "--seed", "3", "--out", str(out)]) == 0
+    with Image.open(out) as picture:
+        assert picture.size == (2 * (4 * 30 + 2),) * 2  # 4x4 cells of 28+2 pixels, doubled
+
+
+def test_sample_writes_raw_images_as_npz(model_dir, tmp_path):
+    out = tmp_path / "samples.npz"
+    assert main(["sample", str(model_dir), "--n", "5", "--out", str(out)]) == 0
+    with np.load(out) as archive:
+        assert archive["images"].shape == (5, 28, 28) and archive["images"].dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["sample", "pixelgan", "--out", "x.png"], "unknown model 'pixelgan'"),
+        (["sample", "{tmp}", "--out", "x.png"], "config.json"),
+        (["sample", "{model}", "--out", "x.jpg"], "must end in .png or .npz"),
+    ],
+)
+def test_sample_errors_are_one_clear_line(arguments, message, model_dir, tmp_path, capsys):
+    arguments = [a.format(tmp=tmp_path / "empty", model=model_dir) for a in arguments]
+    (tmp_path / "empty").mkdir()
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error
+
+
+def test_train_command_trains_into_a_directory(tmp_path, tiny_images):
+    data_file = tmp_path / "mnist.npz"
+    np.savez(data_file, x_train=tiny_images, y_train=np.zeros(64, np.uint8))
+    out = tmp_path / "run"
+    code = main(["train", "dcgan", "--epochs", "1", "--out", str(out), "--data", str(data_file), "--batch-size", "32", "--tensorboard"])
+    assert code == 0
+    assert (out / "ckpt-1.index").is_file() and (out / "grids" / "epoch_001.png").is_file()
+    assert list((out / "logs").rglob("events.out.tfevents.*"))  # TensorBoard logs were asked for
+
+
+def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
+    if not (ROOT / "saved_models" / "dcgan" / "config.json").is_file():
+        pytest.skip("no committed DCGAN checkpoint")
+    environment = {k: v for k, v in os.environ.items() if k != "GANKIT_MNIST"}
+    out = tmp_path / "dcgan.npz"
+    result = subprocess.run(
+        [sys.executable, "-m", "gankit", "sample", "dcgan", "--n", "8", "--seed", "0", "--out", str(out)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as archive:
+        images = archive["images"]
+    assert images.shape == (8, 28, 28)
+    # Digits: mostly dark background with some bright strokes.
+    assert 0.05 < (images > 128).mean() < 0.35

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit import latent, plotting
+from gankit.models import dcgan
+from gankit.models.dcgan import DCGANConfig
+from gankit.summary import layer_table
+
+
+def test_interpolation_ends_at_both_points_and_keeps_the_norm_on_the_sphere():
+    rng = np.random.default_rng(0)
+    start, end = rng.standard_normal(64), rng.standard_normal(64)
+    path = latent.interpolate(start, end, steps=9)
+    assert path.shape == (9, 64)
+    np.testing.assert_allclose(path[0], start, rtol=1e-5)
+    np.testing.assert_allclose(path[-1], end, rtol=1e-5)
+    # Two unit vectors at 90 degrees: slerp stays on the unit circle, lerp dips to 1/sqrt(2).
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    np.testing.assert_allclose(np.linalg.norm(latent.interpolate(a, b, 5), axis=1), 1.0, rtol=1e-6)
+    middle = latent.interpolate(a, b, 3, spherical=False)[1]
+    assert np.linalg.norm(middle) == pytest.approx(np.sqrt(0.5))
+
+
+def test_interpolation_rejects_bad_input():
+    with pytest.raises(ValueError):
+        latent.interpolate(np.zeros(3), np.zeros(4), 5)
+    with pytest.raises(ValueError):
+        latent.interpolate(np.ones(3), np.ones(3), 1)
+
+
+def test_image_grid_places_each_image_in_its_cell():
+    images = np.stack([np.full((28, 28), value, np.uint8) for value in (10, 20, 30, 40, 50)])
+    grid = plotting.image_grid(images, columns=3, padding=2)
+    assert grid.shape == (2 * 30 + 2, 3 * 30 + 2)
+    assert grid[2, 2] == 10 and grid[2, 32] == 20 and grid[32, 32] == 50
+    assert grid[32, 62] == 0  # the empty sixth cell
+    assert grid[0, 0] == 0  # padding
+
+
+def test_gif_has_every_frame_and_holds_the_last_one(tmp_path):
+    frames = [np.full((10, 10), value, np.uint8) for value in (0, 100, 200)]
+    path = plotting.make_gif(frames, tmp_path / "t.gif", seconds_per_frame=0.1, hold_last=2)
+    durations = []
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.info["loop"] == 0
+        for index in range(3):
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+            assert gif.convert("L").getpixel((5, 5)) == frames[index][5, 5]
+    assert durations == [100, 100, 300]
+
+
+def test_loss_plot_draws_each_loss():
+    steps = list(range(1, 101))
+    history = {
+        "steps": {"step": steps, "generator_loss": [1.0] * 100, "discriminator_loss": [0.5] * 100, "real_score": [0.0] * 100},
+        "epochs": [{"epoch": 1, "step": 50}, {"epoch": 2, "step": 100}],
+    }
+    figure = plotting.plot_losses(history, smooth=10)
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert "generator loss (10-step mean)" in labels and "discriminator loss (10-step mean)" in labels
+    assert not any("real score" in label for label in labels)
+
+
+def test_layer_table_lists_shapes_and_total():
+    table = layer_table(dcgan.build_generator(DCGANConfig()))
+    assert "(None, 7, 7, 128)" in table and "(None, 28, 28, 1)" in table
+    assert table.splitlines()[-1].split()[-1] == "558,849"
