@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    train.add_argument("--fd-every", type=int, default=1,
+                       help="Fréchet distance of 2,000 samples every N epochs, into the history (0: off)")
 
     sample = commands.add_parser("sample", help="draw digits from a trained model")
     sample.add_argument("model", help="a model name in saved_models/ (e.g. dcgan) or a directory")
@@ -39,6 +41,18 @@ def main(argv=None) -> int:
     sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
 
+    classify = commands.add_parser("classifier", help="train the MNIST classifier behind the metrics")
+    classify.add_argument("--epochs", type=int, default=4)
+    classify.add_argument("--out", default="saved_models/classifier")
+    classify.add_argument("--data", default=None, help="MNIST .npz (default: $GANKIT_MNIST, else download)")
+
+    evaluate = commands.add_parser("evaluate", help="score a model (or 'real', 'noise') by the metrics")
+    evaluate.add_argument("models", nargs="+", help="model names or directories; 'real' and 'noise' for the reference rows")
+    evaluate.add_argument("--n", type=int, default=10_000, help="samples per seed")
+    evaluate.add_argument("--seeds", type=int, default=3, help="how many sampling seeds")
+    evaluate.add_argument("--data", default=None, help="MNIST .npz, for the 'real' row")
+    evaluate.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
     bench = commands.add_parser("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
     bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
@@ -46,7 +60,13 @@ def main(argv=None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return {"train": _train, "sample": _sample, "benchmark": _benchmark}[args.command](args)
+        return {
+            "train": _train,
+            "sample": _sample,
+            "benchmark": _benchmark,
+            "classifier": _classifier,
+            "evaluate": _evaluate,
+        }[args.command](args)
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -63,8 +83,16 @@ def _train(args) -> int:
     images, _ = load_mnist("train", args.data)
     if args.limit:
         images = images[: args.limit]
+    evaluator = None
+    if args.fd_every > 0:
+        from gankit.evaluation import Evaluator
+
+        evaluator = Evaluator()
     started = time.perf_counter()
-    train(args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard)
+    train(
+        args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard,
+        evaluator=evaluator, evaluate_every=max(args.fd_every, 1),
+    )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0
 
@@ -86,6 +114,40 @@ def _sample(args) -> int:
     else:
         save_image(image_grid(images), out)
     print(f"{args.n} {generator.architecture} samples (epoch {generator.epochs}) -> {out}")
+    return 0
+
+
+def _classifier(args) -> int:
+    from gankit.data import load_mnist
+    from gankit.evaluation import train_classifier
+
+    train_images, train_labels = load_mnist("train", args.data)
+    test_images, test_labels = load_mnist("test", args.data)
+    summary = train_classifier(args.out, train_images, train_labels, test_images, test_labels, epochs=args.epochs)
+    print(f"test accuracy {summary['test_accuracy']:.2%} after {args.epochs} epochs ({summary['seconds']:.0f} s); saved in {args.out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from gankit.checkpoints import load_generator
+    from gankit.evaluation import Evaluator, evaluate_generator, evaluate_noise, evaluate_real, format_table
+
+    evaluator = Evaluator()
+    seeds = tuple(range(args.seeds))
+    rows = []
+    for name in args.models:
+        started = time.perf_counter()
+        if name == "real":
+            from gankit.data import load_mnist
+
+            row = evaluate_real(load_mnist("train", args.data)[0], evaluator, args.n, seeds)
+        elif name == "noise":
+            row = evaluate_noise(evaluator, args.n, seeds)
+        else:
+            row = evaluate_generator(load_generator(name), evaluator, args.n, seeds, name=str(name))
+        rows.append(row)
+        print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(format_table(rows, markdown=args.markdown))
     return 0
 
 

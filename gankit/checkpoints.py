@@ -122,8 +122,12 @@ class PretrainedGenerator:
         return ARCHITECTURES[self.architecture].sample_latent(self.config, count, seed)
 
     def generate(self, latent) -> np.ndarray:
-        """float32 images ``[N, 28, 28, 1]`` in [-1, 1] for a latent batch."""
-        return np.asarray(self.network(np.asarray(latent, np.float32), training=False))
+        """float32 images ``[N, 28, 28, 1]`` in [-1, 1] for a latent batch ``[N, latent_dim]``."""
+        latent = np.asarray(latent, np.float32)
+        expected = tuple(self.network.input_shape[1:])
+        if latent.ndim != 2 or latent.shape[1:] != expected:
+            raise ValueError(f"latent must have shape [N, {expected[0]}], got {latent.shape}")
+        return np.asarray(self.network(latent, training=False))
 
     def sample(self, count: int = 64, seed: int = 0) -> np.ndarray:
         """``count`` uint8 digits ``[count, 28, 28]``."""

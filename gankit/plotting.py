@@ -87,6 +87,32 @@ def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None =
     return figure
 
 
+def plot_losses_and_quality(history: dict, smooth: int = 50, title: str | None = None):
+    """Two panels sharing the step axis: the epoch-mean losses (top) and the Fréchet distance
+    recorded by :class:`gankit.callbacks.FrechetDistance` (bottom, log scale), so one can see
+    whether the losses follow sample quality."""
+    epochs = [e for e in history["epochs"] if "frechet_distance" in e]
+    if not epochs:
+        raise ValueError("the history has no frechet_distance: train with an evaluator")
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    steps = [e["step"] for e in history["epochs"]]
+    for name in [n for n in history["epochs"][0] if n.endswith("loss")]:
+        top.plot(steps, [e[name] for e in history["epochs"]], marker=".", label=f"{name.replace('_', ' ')} (epoch mean)")
+    top.set_ylabel("loss")
+    top.legend()
+    bottom.plot([e["step"] for e in epochs], [e["frechet_distance"] for e in epochs], marker="o", label="moving average of G")
+    if all("frechet_distance_raw" in e for e in epochs):
+        bottom.plot([e["step"] for e in epochs], [e["frechet_distance_raw"] for e in epochs], marker="s", alpha=0.7, label="raw G weights")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("Fréchet distance\n(lower is better)")
+    bottom.set_xlabel("training step")
+    bottom.legend()
+    if title:
+        top.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
 def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: float = 5.0) -> Path:
     """Write the PNG files (or uint8 arrays) in ``frames`` as an endlessly looping GIF.
 

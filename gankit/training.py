@@ -14,13 +14,22 @@ import matplotlib.pyplot as plt
 import tensorflow as tf
 
 from gankit import checkpoints
-from gankit.callbacks import GRID_FOLDER, HISTORY_FILE, EpochCheckpoint, LossHistory, SampleGrid, load_history
+from gankit.callbacks import (
+    GRID_FOLDER,
+    HISTORY_FILE,
+    EpochCheckpoint,
+    FrechetDistance,
+    LossHistory,
+    SampleGrid,
+    load_history,
+)
 from gankit.data import make_dataset
 from gankit.models import get_architecture
 from gankit.plotting import make_gif, plot_losses
 
 GRID_SEED = 2024  # seed of the fixed latent batch drawn after every epoch
 GRID_SIZE = 64  # images in that batch (an 8x8 grid)
+QUALITY_SEED = 4048  # seed of the latent batch scored by the Fréchet distance during training
 
 
 def train(
@@ -32,6 +41,9 @@ def train(
     tensorboard: bool = False,
     verbose="auto",
     callbacks=(),
+    evaluator=None,
+    evaluate_every: int = 1,
+    evaluate_count: int = 2000,
 ):
     """Train ``architecture`` on ``images`` for ``epochs`` epochs in total, into ``directory``.
 
@@ -47,6 +59,9 @@ def train(
         config: the architecture's config; default: the stored one when resuming, else the
             architecture's defaults. Resuming with a different config is an error.
         tensorboard: also write TensorBoard logs to ``directory/logs``.
+        evaluator: a :class:`gankit.evaluation.Evaluator`; when given, the Fréchet distance of
+            ``evaluate_count`` samples is computed every ``evaluate_every`` epochs and saved
+            in the history as ``frechet_distance``.
         verbose: passed to ``fit`` (``"auto"``, 0, 1 or 2).
         callbacks: extra Keras callbacks.
 
@@ -74,7 +89,11 @@ def train(
     # A new shuffle seed per resumption, so a resumed run does not replay the first epochs' order.
     dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed + start_epoch)
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
-    side_effects = [
+    side_effects = []
+    if evaluator is not None:  # first, so that the history sees its value
+        quality_latent = spec.sample_latent(config, evaluate_count, QUALITY_SEED)
+        side_effects.append(FrechetDistance(evaluator, gan, quality_latent, every=evaluate_every))
+    side_effects += [
         LossHistory(directory / HISTORY_FILE, gan, start_step, start_epoch),
         SampleGrid(directory, gan, latent),
         EpochCheckpoint(manager, epoch),

@@ -144,6 +144,8 @@ def test_samples_are_uint8_digits_fixed_by_the_seed(trained_dir):
     assert not np.array_equal(images, loaded.sample(10, seed=6))
     with pytest.raises(ValueError):
         loaded.sample(0)
+    with pytest.raises(ValueError, match=r"latent must have shape \[N, 8\]"):
+        loaded.generate(np.zeros((3, 7)))
 
 
 def test_unknown_model_name(tmp_path):

@@ -1,0 +1,284 @@
+"""Judging samples by numbers: the MNIST classifier, its reference statistics, the scores.
+
+Inception-V3 neither fits 28x28 digits nor can be downloaded here, so, as is usual on MNIST,
+the feature space is that of a small classifier trained by this project. Its penultimate layer
+(128 ReLU units) gives the features for the Fréchet distance and precision/recall; its softmax
+gives the classifier score and the class coverage.
+
+``saved_models/classifier/`` holds the classifier's checkpoint and ``reference.npz``: the
+features of the 10,000 MNIST test digits with their mean and covariance, so scoring a generator
+needs neither the data set nor training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from gankit import metrics
+from gankit.checkpoints import PACKAGE_ROOT, CheckpointError, latest_checkpoint
+from gankit.data import check_images, to_model_range
+
+CLASSIFIER_DIR = "classifier"
+REFERENCE_FILE = "reference.npz"
+FEATURE_LAYER = "features"
+
+
+# ----------------------------------------------------------------------------- the classifier
+def build_classifier(seed: int = 0) -> keras.Model:
+    """image [batch, 28, 28, 1] in [-1, 1] -> digit logits [batch, 10]; the 128-unit layer
+    named ``features`` is the feature space of the metrics."""
+    init = lambda offset: keras.initializers.GlorotUniform(seed=seed + offset)  # noqa: E731
+    image = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init(0))(image)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init(1))(x)
+    x = layers.MaxPooling2D()(x)  # [batch, 14, 14, 32]
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", kernel_initializer=init(2))(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", kernel_initializer=init(3))(x)
+    x = layers.MaxPooling2D()(x)  # [batch, 7, 7, 64]
+    x = layers.Flatten()(x)
+    features = layers.Dense(128, activation="relu", kernel_initializer=init(4), name=FEATURE_LAYER)(x)
+    x = layers.Dropout(0.3, seed=seed)(features)
+    logits = layers.Dense(10, kernel_initializer=init(5), name="logits")(x)
+    return keras.Model(image, logits, name="mnist_classifier")
+
+
+def train_classifier(directory, train_images, train_labels, test_images, test_labels,
+                     epochs: int = 4, batch_size: int = 128, seed: int = 0, verbose="auto") -> dict:
+    """Train the classifier, save its checkpoint and the test-set reference statistics.
+
+    Returns a summary: test accuracy, epochs, seconds.
+    """
+    from gankit.data import make_dataset
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    started = time.perf_counter()
+    history = model.fit(
+        make_dataset(train_images, train_labels, batch_size=batch_size, seed=seed),
+        epochs=epochs, verbose=verbose, shuffle=False,
+    )
+    seconds = time.perf_counter() - started
+    logits = model.predict(to_model_range(test_images), batch_size=500, verbose=0)
+    accuracy = float((logits.argmax(axis=1) == test_labels).mean())
+    save_classifier(model, directory)
+    evaluator = Evaluator(model, reference=None)
+    features, _ = evaluator.features_and_probabilities(test_images)
+    mean, cov = metrics.feature_statistics(features)
+    np.savez_compressed(directory / REFERENCE_FILE, features=features.astype(np.float16), mean=mean, cov=cov)
+    summary = {
+        "test_accuracy": accuracy,
+        "epochs": epochs,
+        "seconds": round(seconds, 1),
+        "train_accuracy_per_epoch": [round(a, 5) for a in history.history["accuracy"]],
+        "loss_per_epoch": [round(a, 5) for a in history.history["loss"]],
+    }
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def save_classifier(model, directory) -> None:
+    """Write the classifier's weights only (a fresh copy of the network, so no optimizer state)."""
+    weights_only = build_classifier()
+    weights_only.set_weights(model.get_weights())
+    tf.train.Checkpoint(classifier=weights_only).write(str(Path(directory) / "ckpt"))
+
+
+def load_classifier(directory=None) -> keras.Model:
+    directory = Path(directory) if directory else _default_classifier_dir()
+    model = build_classifier()
+    path = directory / "ckpt"
+    if not Path(f"{path}.index").is_file():
+        raise CheckpointError(
+            f"no classifier checkpoint in {directory}; train one with `python -m gankit classifier`"
+        )
+    tf.train.Checkpoint(classifier=model).read(str(path)).expect_partial().assert_existing_objects_matched()
+    return model
+
+
+def _default_classifier_dir() -> Path:
+    for root in (Path("saved_models"), PACKAGE_ROOT / "saved_models"):
+        if (root / CLASSIFIER_DIR).is_dir():
+            return root / CLASSIFIER_DIR
+    return Path("saved_models") / CLASSIFIER_DIR
+
+
+# ----------------------------------------------------------------------------- scoring
+@dataclass
+class Scores:
+    """The numbers for one set of images (see :mod:`gankit.metrics` for each)."""
+
+    count: int
+    frechet_distance: float
+    classifier_score: float
+    min_share: float
+    total_variation: float
+    mean_confidence: float
+    precision: float
+    recall: float
+
+
+class Evaluator:
+    """Scores uint8 digits against MNIST test in the classifier's feature space.
+
+    Args:
+        classifier: the Keras classifier (default: the committed one).
+        reference: ``reference.npz`` contents (default: the committed file); ``None`` for an
+            evaluator that only extracts features.
+    """
+
+    def __init__(self, classifier=None, reference="default", batch_size: int = 500):
+        self.classifier = classifier if classifier is not None else load_classifier()
+        self.feature_model = keras.Model(
+            self.classifier.input,
+            [self.classifier.get_layer(FEATURE_LAYER).output, self.classifier.output],
+        )
+        self.batch_size = batch_size
+        if isinstance(reference, str) and reference == "default":
+            reference = load_reference()
+        self.reference = reference
+
+    def features_and_probabilities(self, images):
+        """``(features [N, 128], probabilities [N, 10])`` for uint8 digits ``[N, 28, 28]``."""
+        check_images(images)
+        inputs = to_model_range(images)
+        features, probabilities = [], []
+        for start in range(0, len(inputs), self.batch_size):
+            feature, logit = self.feature_model(inputs[start : start + self.batch_size], training=False)
+            features.append(np.asarray(feature))
+            probabilities.append(np.asarray(tf.nn.softmax(logit)))
+        return np.concatenate(features), np.concatenate(probabilities).astype(np.float64)
+
+    def frechet_distance(self, images) -> float:
+        """Only the Fréchet distance: cheap enough to run during training."""
+        features, _ = self.features_and_probabilities(images)
+        mean, cov = metrics.feature_statistics(features)
+        return metrics.frechet_distance(mean, cov, self.reference["mean"], self.reference["cov"])
+
+    def score(self, images) -> Scores:
+        """Every metric for a set of uint8 digits ``[N, 28, 28]``."""
+        features, probabilities = self.features_and_probabilities(images)
+        mean, cov = metrics.feature_statistics(features)
+        coverage = metrics.class_coverage(probabilities)
+        precision, recall = metrics.precision_recall(self.reference["features"], features)
+        return Scores(
+            count=len(images),
+            frechet_distance=metrics.frechet_distance(mean, cov, self.reference["mean"], self.reference["cov"]),
+            classifier_score=metrics.classifier_score(probabilities),
+            min_share=coverage["min_share"],
+            total_variation=coverage["total_variation"],
+            mean_confidence=coverage["mean_confidence"],
+            precision=precision,
+            recall=recall,
+        )
+
+
+def load_reference(directory=None) -> dict:
+    directory = Path(directory) if directory else _default_classifier_dir()
+    path = directory / REFERENCE_FILE
+    if not path.is_file():
+        raise CheckpointError(f"no reference statistics {path}; train the classifier with `python -m gankit classifier`")
+    with np.load(path) as archive:
+        return {
+            "features": archive["features"].astype(np.float32),
+            "mean": archive["mean"],
+            "cov": archive["cov"],
+        }
+
+
+# ----------------------------------------------------------------------------- the table
+@dataclass
+class Row:
+    """One line of the results table: the mean and spread of :class:`Scores` over seeds."""
+
+    name: str
+    count: int
+    seeds: int
+    mean: dict
+    std: dict
+
+
+def summarise(name: str, runs: list[Scores]) -> Row:
+    values = {key: np.array([asdict(run)[key] for run in runs], float) for key in asdict(runs[0]) if key != "count"}
+    return Row(
+        name=name,
+        count=runs[0].count,
+        seeds=len(runs),
+        mean={key: float(v.mean()) for key, v in values.items()},
+        std={key: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for key, v in values.items()},
+    )
+
+
+COLUMNS = [
+    ("frechet_distance", "FD", "{:.2f}"),
+    ("classifier_score", "CS", "{:.2f}"),
+    ("min_share", "min digit", "{:.1%}"),
+    ("mean_confidence", "confidence", "{:.3f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+]
+
+
+def format_table(rows: list[Row], markdown: bool = False) -> str:
+    """The rows as a text (or Markdown) table: each cell is mean ± std over the seeds."""
+    header = ["model", "samples × seeds"] + [title for _, title, _ in COLUMNS]
+    lines = []
+    for row in rows:
+        cells = [row.name, f"{row.count:,} × {row.seeds}"]
+        for key, _, fmt in COLUMNS:
+            cell = fmt.format(row.mean[key])
+            if row.seeds > 1:
+                cell += " ± " + fmt.format(row.std[key]).rstrip("%") + ("%" if "%" in fmt else "")
+            cells.append(cell)
+        lines.append(cells)
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+        return "\n".join(out)
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
+    render = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([render(header)] + [render(cells) for cells in lines])
+
+
+# ----------------------------------------------------------------------------- whole rows
+def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None) -> Row:
+    """The table row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples
+    for each seed, scored, then summarised."""
+    evaluator = evaluator or Evaluator()
+    runs = [evaluator.score(generator.sample(count, seed=1000 + seed)) for seed in seeds]
+    return summarise(name or generator.architecture, runs)
+
+
+def evaluate_real(train_images, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
+    """The reference row: ``count`` digits of the training split (a different draw per seed)
+    scored against the test split -- what a perfect generator would get."""
+    evaluator = evaluator or Evaluator()
+    runs = []
+    for seed in seeds:
+        picks = np.random.default_rng(seed).choice(len(train_images), size=count, replace=False)
+        runs.append(evaluator.score(train_images[picks]))
+    return summarise("real (MNIST train)", runs)
+
+
+def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
+    """The floor: uniformly random pixels."""
+    evaluator = evaluator or Evaluator()
+    runs = [
+        evaluator.score(np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8))
+        for seed in seeds
+    ]
+    return summarise("noise (uniform pixels)", runs)
