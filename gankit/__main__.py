@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     evaluate.add_argument("--seeds", type=int, default=3, help="how many sampling seeds")
     evaluate.add_argument("--data", default=None, help="MNIST .npz, for the 'real' row")
     evaluate.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    evaluate.add_argument("--no-ema", action="store_true", help="score the raw generator weights, not their moving average")
 
     bench = commands.add_parser("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
@@ -144,7 +145,8 @@ def _evaluate(args) -> int:
         elif name == "noise":
             row = evaluate_noise(evaluator, args.n, seeds)
         else:
-            row = evaluate_generator(load_generator(name), evaluator, args.n, seeds, name=str(name))
+            label = f"{name} (raw weights)" if args.no_ema else str(name)
+            row = evaluate_generator(load_generator(name, use_ema=not args.no_ema), evaluator, args.n, seeds, name=label)
         rows.append(row)
         print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(format_table(rows, markdown=args.markdown))

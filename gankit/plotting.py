@@ -71,15 +71,23 @@ def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None =
             averaged = np.convolve(values, kernel, mode="valid")
             axis.plot(
                 steps["step"][smooth - 1 :], averaged, color=line.get_color(),
-                label=f"{name.replace('_', ' ')} ({smooth}-step mean)",
+                label=f"{_words(name)} ({smooth}-step mean)",
             )
         else:
-            line.set_label(name.replace("_", " "))
+            line.set_label(_words(name))
             line.set_alpha(1.0)
     for epoch in history["epochs"]:
         axis.axvline(epoch["step"], color="grey", linewidth=0.5, alpha=0.4)
     axis.set_xlabel("training step (grey lines: ends of epochs)")
     axis.set_ylabel("loss")
+    return _finish(figure, axis, title)
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _finish(figure, axis, title):
     axis.legend()
     if title:
         axis.set_title(title)
@@ -87,7 +95,7 @@ def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None =
     return figure
 
 
-def plot_losses_and_quality(history: dict, smooth: int = 50, title: str | None = None):
+def plot_losses_and_quality(history: dict, title: str | None = None):
     """Two panels sharing the step axis: the epoch-mean losses (top) and the Fréchet distance
     recorded by :class:`gankit.callbacks.FrechetDistance` (bottom, log scale), so one can see
     whether the losses follow sample quality."""
@@ -97,20 +105,19 @@ def plot_losses_and_quality(history: dict, smooth: int = 50, title: str | None =
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     steps = [e["step"] for e in history["epochs"]]
     for name in [n for n in history["epochs"][0] if n.endswith("loss")]:
-        top.plot(steps, [e[name] for e in history["epochs"]], marker=".", label=f"{name.replace('_', ' ')} (epoch mean)")
+        top.plot(steps, [e[name] for e in history["epochs"]], marker=".", label=f"{_words(name)} (epoch mean)")
     top.set_ylabel("loss")
     top.legend()
-    bottom.plot([e["step"] for e in epochs], [e["frechet_distance"] for e in epochs], marker="o", label="moving average of G")
+    quality_steps = [e["step"] for e in epochs]
+    bottom.plot(quality_steps, [e["frechet_distance"] for e in epochs], marker="o", label="moving average of G")
     if all("frechet_distance_raw" in e for e in epochs):
-        bottom.plot([e["step"] for e in epochs], [e["frechet_distance_raw"] for e in epochs], marker="s", alpha=0.7, label="raw G weights")
+        raw = [e["frechet_distance_raw"] for e in epochs]
+        bottom.plot(quality_steps, raw, marker="s", alpha=0.7, label="raw G weights")
     bottom.set_yscale("log")
     bottom.set_ylabel("Fréchet distance\n(lower is better)")
     bottom.set_xlabel("training step")
     bottom.legend()
-    if title:
-        top.set_title(title)
-    figure.tight_layout()
-    return figure
+    return _finish(figure, top, title)
 
 
 def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: float = 5.0) -> Path:

@@ -59,11 +59,11 @@ def train(
         config: the architecture's config; default: the stored one when resuming, else the
             architecture's defaults. Resuming with a different config is an error.
         tensorboard: also write TensorBoard logs to ``directory/logs``.
+        verbose: passed to ``fit`` (``"auto"``, 0, 1 or 2).
+        callbacks: extra Keras callbacks.
         evaluator: a :class:`gankit.evaluation.Evaluator`; when given, the Fréchet distance of
             ``evaluate_count`` samples is computed every ``evaluate_every`` epochs and saved
             in the history as ``frechet_distance``.
-        verbose: passed to ``fit`` (``"auto"``, 0, 1 or 2).
-        callbacks: extra Keras callbacks.
 
     Returns:
         The trained :class:`gankit.gan.GAN`.

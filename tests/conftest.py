@@ -18,7 +18,7 @@ def tiny_images():
 @pytest.fixture
 def tiny_config():
     """A DCGAN small enough to train a few steps in a second or two."""
-    return DCGANConfig(latent_dim=8, filters=4, batch_size=16, ema_decay=0.9)
+    return DCGANConfig(latent_dim=8, filters=4, discriminator_filters=4, batch_size=16, ema_decay=0.9)
 
 
 @pytest.fixture

@@ -77,3 +77,12 @@ def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
     assert images.shape == (8, 28, 28)
     # Digits: mostly dark background with some bright strokes.
     assert 0.05 < (images > 128).mean() < 0.35
+
+
+@pytest.mark.skipif(not (ROOT / "saved_models" / "classifier" / "ckpt.index").is_file(), reason="no committed classifier")
+def test_evaluate_prints_a_table_row_per_model(model_dir, capsys):
+    assert main(["evaluate", "noise", str(model_dir), "--n", "300", "--seeds", "2", "--markdown"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| model | samples × seeds | FD | CS |")
+    assert lines[2].startswith("| noise (uniform pixels) | 300 × 2 |")
+    assert lines[3].startswith(f"| {model_dir} | 300 × 2 |")

@@ -17,15 +17,15 @@ def test_generator_maps_noise_to_tanh_images():
     assert float(keras.ops.max(keras.ops.abs(images))) <= 1.0
     # DCGAN guidelines: transposed convolutions upsample, batch norm + ReLU, tanh at the output.
     kinds = layer_types(generator)
-    assert kinds.count("Conv2DTranspose") == 2 and "MaxPooling2D" not in kinds
-    assert kinds.count("BatchNormalization") == 2 and kinds.count("ReLU") == 2
+    assert kinds.count("Conv2DTranspose") == 3 and "MaxPooling2D" not in kinds
+    assert kinds.count("BatchNormalization") == 3 and kinds.count("ReLU") == 3
     assert generator.layers[-1].get_config()["activation"] == "tanh"
 
 
 def test_generator_intermediate_shapes():
     generator = dcgan.build_generator(DCGANConfig(filters=32))
     shapes = [tuple(layer.output.shape) for layer in generator.layers if "conv2d_transpose" in layer.name]
-    assert shapes == [(None, 14, 14, 64), (None, 28, 28, 1)]
+    assert shapes == [(None, 7, 7, 128), (None, 14, 14, 64), (None, 28, 28, 1)]
 
 
 def test_discriminator_scores_each_image_with_one_logit():
@@ -37,14 +37,15 @@ def test_discriminator_scores_each_image_with_one_logit():
     # no sigmoid at the end (the loss works on logits).
     assert kinds.count("Conv2D") == 2 and "MaxPooling2D" not in kinds
     assert kinds[1:3] == ["Conv2D", "LeakyReLU"]
+    assert tuple(discriminator.layers[3].output.shape) == (None, 7, 7, 128)
     assert discriminator.layers[-1].get_config()["activation"] == "linear"
 
 
 def test_default_sizes_are_pinned():
     # These counts appear in the notebook and the model note; change them together.
     config = DCGANConfig()
-    assert dcgan.build_generator(config).count_params() == 558_849
-    assert dcgan.build_discriminator(config).count_params() == 36_705
+    assert dcgan.build_generator(config).count_params() == 706_817
+    assert dcgan.build_discriminator(config).count_params() == 138_945
 
 
 def test_same_seed_same_weights():

@@ -66,4 +66,21 @@ def test_loss_plot_draws_each_loss():
 def test_layer_table_lists_shapes_and_total():
     table = layer_table(dcgan.build_generator(DCGANConfig()))
     assert "(None, 7, 7, 128)" in table and "(None, 28, 28, 1)" in table
-    assert table.splitlines()[-1].split()[-1] == "558,849"
+    assert table.splitlines()[-1].split()[-1] == "706,817"
+
+
+def test_quality_plot_needs_and_draws_the_frechet_distance():
+    history = {
+        "steps": {"step": [1, 2]},
+        "epochs": [
+            {"epoch": 1, "step": 1, "generator_loss": 1.0, "discriminator_loss": 1.2, "frechet_distance": 80.0, "frechet_distance_raw": 60.0},
+            {"epoch": 2, "step": 2, "generator_loss": 1.1, "discriminator_loss": 1.1, "frechet_distance": 40.0, "frechet_distance_raw": 45.0},
+        ],
+    }
+    figure = plotting.plot_losses_and_quality(history)
+    top, bottom = figure.axes
+    assert [line.get_label() for line in bottom.get_lines()] == ["moving average of G", "raw G weights"]
+    assert list(bottom.get_lines()[0].get_ydata()) == [80.0, 40.0]
+    assert len(top.get_lines()) == 2
+    with pytest.raises(ValueError, match="frechet_distance"):
+        plotting.plot_losses_and_quality({"steps": {}, "epochs": [{"epoch": 1, "step": 1}]})
