@@ -23,7 +23,7 @@ import tensorflow as tf
 from keras import layers
 
 from gankit import metrics
-from gankit.checkpoints import PACKAGE_ROOT, CheckpointError, latest_checkpoint
+from gankit.checkpoints import PACKAGE_ROOT, CheckpointError
 from gankit.data import check_images, to_model_range
 
 CLASSIFIER_DIR = "classifier"

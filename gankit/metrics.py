@@ -9,7 +9,6 @@ constructed inputs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 
 def feature_statistics(features):
