@@ -156,7 +156,8 @@ class FrechetDistance(keras.callbacks.Callback):
         self.every = every
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or ((epoch + 1) % self.every and epoch):
+        due = epoch == 0 or (epoch + 1) % self.every == 0
+        if logs is None or not due:
             return
         images = to_pixels(self.gan.generate(self.latent))
         logs["frechet_distance"] = self.evaluator.frechet_distance(images)

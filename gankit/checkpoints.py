@@ -91,12 +91,25 @@ def resolve_model_directory(name_or_path, models_dir=None) -> Path:
             f"unknown model {name!r}: not a directory, and not one of the architectures "
             f"{', '.join(sorted(ARCHITECTURES))}"
         )
-    roots = [Path(models_dir)] if models_dir else [Path("saved_models"), PACKAGE_ROOT / "saved_models"]
-    for root in roots:
+    found = find_saved(name, models_dir)
+    if found is None:
+        searched = ", ".join(str(root / name) for root in saved_model_roots(models_dir))
+        raise CheckpointError(f"no saved {name} model; looked in {searched}")
+    return found
+
+
+def saved_model_roots(models_dir=None) -> list[Path]:
+    """Where saved models are looked up: ``models_dir`` when given, else ``./saved_models``
+    and then the ``saved_models`` folder beside the installed package."""
+    return [Path(models_dir)] if models_dir else [Path("saved_models"), PACKAGE_ROOT / "saved_models"]
+
+
+def find_saved(name: str, models_dir=None) -> Path | None:
+    """The first ``<root>/<name>`` folder among :func:`saved_model_roots`, or None."""
+    for root in saved_model_roots(models_dir):
         if (root / name).is_dir():
             return root / name
-    searched = ", ".join(str(root / name) for root in roots)
-    raise CheckpointError(f"no saved {name} model; looked in {searched}")
+    return None
 
 
 @dataclass

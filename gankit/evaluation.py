@@ -23,8 +23,8 @@ import tensorflow as tf
 from keras import layers
 
 from gankit import metrics
-from gankit.checkpoints import PACKAGE_ROOT, CheckpointError
-from gankit.data import check_images, to_model_range
+from gankit.checkpoints import CheckpointError, find_saved
+from gankit.data import check_images, make_dataset, to_model_range
 
 CLASSIFIER_DIR = "classifier"
 REFERENCE_FILE = "reference.npz"
@@ -56,8 +56,6 @@ def train_classifier(directory, train_images, train_labels, test_images, test_la
 
     Returns a summary: test accuracy, epochs, seconds.
     """
-    from gankit.data import make_dataset
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -73,11 +71,9 @@ def train_classifier(directory, train_images, train_labels, test_images, test_la
         epochs=epochs, verbose=verbose, shuffle=False,
     )
     seconds = time.perf_counter() - started
-    logits = model.predict(to_model_range(test_images), batch_size=500, verbose=0)
-    accuracy = float((logits.argmax(axis=1) == test_labels).mean())
     save_classifier(model, directory)
-    evaluator = Evaluator(model, reference=None)
-    features, _ = evaluator.features_and_probabilities(test_images)
+    features, probabilities = Evaluator(model, reference=None).features_and_probabilities(test_images)
+    accuracy = float((probabilities.argmax(axis=1) == test_labels).mean())
     mean, cov = metrics.feature_statistics(features)
     np.savez_compressed(directory / REFERENCE_FILE, features=features.astype(np.float16), mean=mean, cov=cov)
     summary = {
@@ -111,10 +107,7 @@ def load_classifier(directory=None) -> keras.Model:
 
 
 def _default_classifier_dir() -> Path:
-    for root in (Path("saved_models"), PACKAGE_ROOT / "saved_models"):
-        if (root / CLASSIFIER_DIR).is_dir():
-            return root / CLASSIFIER_DIR
-    return Path("saved_models") / CLASSIFIER_DIR
+    return find_saved(CLASSIFIER_DIR) or Path("saved_models") / CLASSIFIER_DIR
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -148,7 +141,7 @@ class Evaluator:
             [self.classifier.get_layer(FEATURE_LAYER).output, self.classifier.output],
         )
         self.batch_size = batch_size
-        if isinstance(reference, str) and reference == "default":
+        if reference == "default":
             reference = load_reference()
         self.reference = reference
 
@@ -166,18 +159,20 @@ class Evaluator:
     def frechet_distance(self, images) -> float:
         """Only the Fréchet distance: cheap enough to run during training."""
         features, _ = self.features_and_probabilities(images)
+        return self._distance_to_reference(features)
+
+    def _distance_to_reference(self, features) -> float:
         mean, cov = metrics.feature_statistics(features)
         return metrics.frechet_distance(mean, cov, self.reference["mean"], self.reference["cov"])
 
     def score(self, images) -> Scores:
         """Every metric for a set of uint8 digits ``[N, 28, 28]``."""
         features, probabilities = self.features_and_probabilities(images)
-        mean, cov = metrics.feature_statistics(features)
         coverage = metrics.class_coverage(probabilities)
         precision, recall = metrics.precision_recall(self.reference["features"], features)
         return Scores(
             count=len(images),
-            frechet_distance=metrics.frechet_distance(mean, cov, self.reference["mean"], self.reference["cov"]),
+            frechet_distance=self._distance_to_reference(features),
             classifier_score=metrics.classifier_score(probabilities),
             min_share=coverage["min_share"],
             total_variation=coverage["total_variation"],
@@ -255,30 +250,30 @@ def format_table(rows: list[Row], markdown: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------- whole rows
-def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None) -> Row:
-    """The table row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples
-    for each seed, scored, then summarised."""
+def evaluate_draws(name: str, draw, evaluator: Evaluator | None = None, seeds=(0, 1, 2)) -> Row:
+    """A table row: ``draw(seed)`` gives uint8 digits for each seed; each set is scored, then
+    the scores are summarised (mean and spread over the seeds)."""
     evaluator = evaluator or Evaluator()
-    runs = [evaluator.score(generator.sample(count, seed=1000 + seed)) for seed in seeds]
-    return summarise(name or generator.architecture, runs)
+    return summarise(name, [evaluator.score(draw(seed)) for seed in seeds])
+
+
+def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None) -> Row:
+    """The row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples per seed."""
+    draw = lambda seed: generator.sample(count, seed=1000 + seed)  # noqa: E731
+    return evaluate_draws(name or generator.architecture, draw, evaluator, seeds)
 
 
 def evaluate_real(train_images, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
     """The reference row: ``count`` digits of the training split (a different draw per seed)
     scored against the test split -- what a perfect generator would get."""
-    evaluator = evaluator or Evaluator()
-    runs = []
-    for seed in seeds:
-        picks = np.random.default_rng(seed).choice(len(train_images), size=count, replace=False)
-        runs.append(evaluator.score(train_images[picks]))
-    return summarise("real (MNIST train)", runs)
+
+    def draw(seed):
+        return train_images[np.random.default_rng(seed).choice(len(train_images), size=count, replace=False)]
+
+    return evaluate_draws("real (MNIST train)", draw, evaluator, seeds)
 
 
 def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
     """The floor: uniformly random pixels."""
-    evaluator = evaluator or Evaluator()
-    runs = [
-        evaluator.score(np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8))
-        for seed in seeds
-    ]
-    return summarise("noise (uniform pixels)", runs)
+    draw = lambda seed: np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8)  # noqa: E731
+    return evaluate_draws("noise (uniform pixels)", draw, evaluator, seeds)

@@ -21,7 +21,7 @@ def tiny_config():
     return DCGANConfig(latent_dim=8, filters=4, discriminator_filters=4, batch_size=16, ema_decay=0.9)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist_path():
     path = os.environ.get("GANKIT_MNIST")
     if not path or not os.path.isfile(path):

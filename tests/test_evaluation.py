@@ -28,13 +28,8 @@ def evaluator():
 
 
 @pytest.fixture(scope="module")
-def mnist(request):
-    import os
-
-    path = os.environ.get("GANKIT_MNIST")
-    if not path or not os.path.isfile(path):
-        pytest.skip("real MNIST not available (set GANKIT_MNIST)")
-    return data.load_mnist("train", path), data.load_mnist("test", path)
+def mnist(mnist_path):
+    return data.load_mnist("train", mnist_path), data.load_mnist("test", mnist_path)
 
 
 @needs_committed
