@@ -1,4 +1,7 @@
-"""Training throughput: images per second of an architecture's train step on this machine.
+"""Training throughput: real images per second through an architecture's train step here.
+
+With several critic steps per generator step (WGAN), every critic step takes a fresh batch, so
+images per second is also the rate at which an epoch of real data goes by.
 
     python -m gankit benchmark dcgan --steps 100
 
@@ -23,12 +26,13 @@ def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, rep
     config = config or spec.make_config()
     gan = spec.build_gan(config)
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(config.batch_size * steps, 28, 28), dtype=np.uint8)
-    dataset = make_dataset(images, batch_size=config.batch_size).cache()
+    per_step = gan.images_per_step(config.batch_size)  # real images per step (all critic batches)
+    images = rng.integers(0, 256, size=(per_step * steps, 28, 28), dtype=np.uint8)
+    dataset = make_dataset(images, batch_size=per_step).cache()
     gan.fit(dataset.take(warmup), epochs=1, verbose=0)
     rates = []
     for _ in range(repeats):
         started = time.perf_counter()
         gan.fit(dataset, epochs=1, verbose=0)
-        rates.append(config.batch_size * steps / (time.perf_counter() - started))
+        rates.append(per_step * steps / (time.perf_counter() - started))
     return max(rates), rates

@@ -10,9 +10,15 @@
 and callbacks (``run_eagerly=True`` in ``compile`` is the switch for debugging).
 
 Nothing here knows which architecture it trains. An architecture supplies its networks and its
-loss pair through the constructor and ``compile``; what differs in its step is a small hook:
-``discriminator_penalty`` (e.g. a gradient penalty) and ``after_discriminator_update``
-(e.g. weight clipping), or an override of ``sample_latent`` for structured latent codes.
+loss pair through the constructor and ``compile``; what differs in its step is composed in, not
+copied: a ``discriminator_penalty`` function (the WGAN-GP gradient penalty) and a
+``discriminator_constraint`` run after every discriminator update (WGAN's weight clipping), or,
+for structured latent codes, an override of ``sample_latent``.
+
+With several discriminator steps per generator step, every discriminator step sees fresh real
+images, as in Arjovsky et al. 2017 (Algorithm 1): the data set's batches hold
+``num_discriminator_steps`` discriminator batches (:meth:`GAN.images_per_step`), and the step
+splits them. One epoch is therefore one pass of the discriminator over the data.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ class GAN(keras.Model):
         ema_decay: decay of the moving average of the generator's weights used for sampling;
             ``None`` turns the average off.
         seed: seed of the noise drawn during training, so that runs repeat.
+        discriminator_penalty: optional ``f(discriminator, real, fake, seed_generator) -> scalar``
+            added to the discriminator loss and logged as ``penalty``
+            (e.g. :func:`gankit.losses.gradient_penalty`).
+        discriminator_constraint: optional ``f(discriminator)`` run after every discriminator
+            update (e.g. :func:`gankit.losses.clip_weights`).
     """
 
     def __init__(
@@ -44,6 +55,8 @@ class GAN(keras.Model):
         ema_decay: float | None = 0.999,
         seed: int = 0,
         name: str = "gan",
+        discriminator_penalty=None,
+        discriminator_constraint=None,
     ):
         super().__init__(name=name)
         if num_discriminator_steps < 1:
@@ -55,6 +68,8 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim)
         self.num_discriminator_steps = int(num_discriminator_steps)
         self.ema_decay = ema_decay
+        self.penalty_fn = discriminator_penalty
+        self.constraint_fn = discriminator_constraint
         self.seed_generator = keras.random.SeedGenerator(seed)
         # A copy of the generator whose weights trail the trained ones (Karras et al. 2018).
         self.ema_generator = None
@@ -96,7 +111,12 @@ class GAN(keras.Model):
 
     def tracked_names(self) -> tuple[str, ...]:
         """Names of the values logged every step. Subclasses that log more extend this."""
-        return ("discriminator_loss", "generator_loss", "real_score", "fake_score")
+        names = ("discriminator_loss", "generator_loss", "real_score", "fake_score")
+        return names + (("penalty",) if self.penalty_fn is not None else ())
+
+    def images_per_step(self, batch_size: int) -> int:
+        """Real images one train step takes: a fresh batch for every discriminator step."""
+        return batch_size * self.num_discriminator_steps
 
     @property
     def metrics(self):
@@ -114,19 +134,32 @@ class GAN(keras.Model):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     def discriminator_penalty(self, real_images, fake_images):
-        """Extra term of the discriminator loss (a gradient penalty, say). None by default."""
-        return 0.0
+        """Extra term of the discriminator loss: the composed penalty, or 0."""
+        if self.penalty_fn is None:
+            return tf.constant(0.0)
+        return self.penalty_fn(self.discriminator, real_images, fake_images, self.seed_generator)
 
     def after_discriminator_update(self):
-        """Runs after each discriminator update (weight clipping, say). Nothing by default."""
+        """Runs after each discriminator update: the composed constraint, if any."""
+        if self.constraint_fn is not None:
+            self.constraint_fn(self.discriminator)
 
     # ------------------------------------------------------------------------ the step
     def train_step(self, data):
-        real_images = data[0] if isinstance(data, (tuple, list)) else data
-        batch_size = tf.shape(real_images)[0]
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        steps = self.num_discriminator_steps
+        if images.shape[0] is not None and images.shape[0] % steps:
+            raise ValueError(
+                f"a batch of {images.shape[0]} images cannot feed {steps} discriminator steps; "
+                f"batch the data by images_per_step(batch_size) = batch_size * {steps}"
+            )
+        # [steps * batch, ...] -> steps fresh batches of real images, one per discriminator step.
+        real_batches = tf.reshape(images, tf.concat([[steps, -1], tf.shape(images)[1:]], axis=0))
+        batch_size = tf.shape(real_batches)[1]
 
         # Update the discriminator (the critic, in WGAN) num_discriminator_steps times.
-        for _ in range(self.num_discriminator_steps):
+        for step in range(steps):
+            real_images = real_batches[step]
             latent = self.sample_latent(batch_size)
             fake_images = self.generator(latent, training=True)
             with tf.GradientTape() as tape:
@@ -135,8 +168,9 @@ class GAN(keras.Model):
                 real_scores = self.discriminator(real_images, training=True)
                 fake_scores = self.discriminator(fake_images, training=True)
                 discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
-                discriminator_loss += self.discriminator_penalty(real_images, fake_images)
-            gradients = tape.gradient(discriminator_loss, self.discriminator.trainable_variables)
+                penalty = self.discriminator_penalty(real_images, fake_images)
+                total_loss = discriminator_loss + penalty
+            gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
             self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
             self.after_discriminator_update()
 
@@ -150,12 +184,15 @@ class GAN(keras.Model):
         self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
 
         self.update_ema()
-        return self.record(
+        values = dict(
             discriminator_loss=discriminator_loss,
             generator_loss=generator_loss,
             real_score=tf.reduce_mean(real_scores),
             fake_score=tf.reduce_mean(fake_scores),
         )
+        if self.penalty_fn is not None:
+            values["penalty"] = penalty
+        return self.record(**values)
 
     def update_ema(self):
         """w_ema <- decay * w_ema + (1 - decay) * w, for every generator weight (batch-norm

@@ -4,12 +4,17 @@ Every function takes the discriminator's raw outputs (logits for the families th
 sigmoid) and returns a scalar tensor: the mean over the batch. Keeping the sigmoid inside the
 loss lets us use the numerically stable ``log(sigmoid(x))`` forms.
 
+Families: minimax / non-saturating (GAN, DCGAN), Wasserstein (WGAN), least squares (LSGAN).
+Beside them are the two ways WGAN keeps its critic Lipschitz: :func:`gradient_penalty`, a loss
+term that needs the critic itself, and :func:`clip_weights`, which acts on the weights.
+
 Notation: ``D(x)`` is the discriminator's logit on a real image, ``D(G(z))`` its logit on a
-generated image, and ``sigma`` the logistic sigmoid.
+generated image, and ``sigma`` the logistic sigmoid; ``C`` is the WGAN critic.
 """
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 
@@ -59,3 +64,106 @@ def non_saturating_generator_loss(disc_fake):
     """
     disc_fake = _as_logits("disc_fake", disc_fake)
     return tf.reduce_mean(tf.math.softplus(-disc_fake))
+
+
+def wasserstein_critic_loss(critic_real, critic_fake):
+    """The WGAN critic's loss (Arjovsky, Chintala & Bottou 2017).
+
+    ``L_C = E[C(G(z))] - E[C(x)]``. The critic's outputs are unbounded scores, not logits. For a
+    1-Lipschitz critic, ``-L_C`` at its maximum is the earth-mover (Wasserstein-1) distance
+    between the real and generated distributions, so ``-L_C`` during training is the critic's
+    running estimate of that distance.
+
+    Args:
+        critic_real: scores on real images, ``[batch]`` or ``[batch, 1]``.
+        critic_fake: scores on generated images, same shape rules.
+
+    Returns:
+        A scalar: mean fake score minus mean real score.
+    """
+    critic_real = _as_logits("critic_real", critic_real)
+    critic_fake = _as_logits("critic_fake", critic_fake)
+    return tf.reduce_mean(critic_fake) - tf.reduce_mean(critic_real)
+
+
+def wasserstein_generator_loss(critic_fake):
+    """The WGAN generator's loss: ``L_G = -E[C(G(z))]``, raising the critic's score of its samples.
+
+    Args:
+        critic_fake: scores on generated images, ``[batch]`` or ``[batch, 1]``.
+    """
+    critic_fake = _as_logits("critic_fake", critic_fake)
+    return -tf.reduce_mean(critic_fake)
+
+
+def least_squares_discriminator_loss(disc_real, disc_fake, real_target=1.0, fake_target=0.0):
+    """The LSGAN discriminator loss (Mao et al. 2017), with the paper's a-b-c coding.
+
+    ``L_D = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]`` where ``b = real_target`` and
+    ``a = fake_target``; the default is the 0-1-1 coding (a = 0, b = 1, c = 1). ``D`` is the
+    raw (linear) output, with no sigmoid.
+
+    Args:
+        disc_real: outputs on real images, ``[batch]`` or ``[batch, 1]``.
+        disc_fake: outputs on generated images, same shape rules.
+        real_target: b, the value the discriminator should give real images.
+        fake_target: a, the value it should give generated images.
+    """
+    disc_real = _as_logits("disc_real", disc_real)
+    disc_fake = _as_logits("disc_fake", disc_fake)
+    return 0.5 * tf.reduce_mean(tf.square(disc_real - real_target)) + 0.5 * tf.reduce_mean(
+        tf.square(disc_fake - fake_target)
+    )
+
+
+def least_squares_generator_loss(disc_fake, target=1.0):
+    """The LSGAN generator loss: ``L_G = 1/2 E[(D(G(z)) - c)^2]`` with ``c = target`` (1 in 0-1-1).
+
+    A sample the discriminator already scores beyond the decision boundary but far from ``c``
+    still gets a gradient proportional to its distance, where the sigmoid cross-entropy has
+    saturated; that is the paper's argument for least squares.
+
+    Args:
+        disc_fake: outputs on generated images, ``[batch]`` or ``[batch, 1]``.
+        target: c, the value the generator wants the discriminator to believe.
+    """
+    disc_fake = _as_logits("disc_fake", disc_fake)
+    return 0.5 * tf.reduce_mean(tf.square(disc_fake - target))
+
+
+def gradient_penalty(critic, real_images, fake_images, seed=None, weight=10.0, epsilon=1e-12):
+    """The WGAN-GP penalty (Gulrajani et al. 2017): ``weight * E[(||grad C(x_hat)||_2 - 1)^2]``.
+
+    ``x_hat = x + u (G(z) - x)`` with ``u ~ U[0, 1]`` drawn once per image (shape
+    ``[batch, 1, 1, 1]``), so every ``x_hat`` lies on the segment between a real and a generated
+    image, where the optimal critic has gradient norm 1. ``epsilon`` sits inside the square
+    root, so the norm's own gradient stays finite where the critic's gradient is zero.
+
+    Call it inside the tape that differentiates the critic's loss: the penalty's gradient with
+    respect to the critic's weights then goes through the inner gradient (double backprop).
+
+    Args:
+        critic: a callable ``images -> [batch, 1]`` scores (called with ``training=True``).
+        real_images, fake_images: two batches of the same shape ``[batch, H, W, C]``.
+        seed: an int or a ``keras.random.SeedGenerator`` for the interpolation weights.
+        weight: lambda, 10 in the paper.
+        epsilon: added to the squared norm before the square root.
+    """
+    real_images = tf.convert_to_tensor(real_images, tf.float32)
+    fake_images = tf.convert_to_tensor(fake_images, tf.float32)
+    if real_images.shape.rank != 4:
+        raise ValueError(f"images must be [batch, height, width, channels], got {real_images.shape}")
+    mix = keras.random.uniform(tf.stack([tf.shape(real_images)[0], 1, 1, 1]), seed=seed)
+    between = real_images + mix * (fake_images - real_images)
+    with tf.GradientTape() as tape:
+        tape.watch(between)
+        scores = critic(between, training=True)
+    gradients = tape.gradient(scores, between, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + epsilon)
+    return weight * tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def clip_weights(model, limit=0.01):
+    """WGAN's crude Lipschitz constraint: every trainable weight clipped to ``[-limit, limit]``."""
+    for variable in model.trainable_variables:
+        variable.assign(tf.clip_by_value(variable, -limit, limit))

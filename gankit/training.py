@@ -87,7 +87,9 @@ def train(
         print(f"Resuming {architecture} from epoch {start_epoch} (step {start_step}) in {directory}")
 
     # A new shuffle seed per resumption, so a resumed run does not replay the first epochs' order.
-    dataset = make_dataset(images, batch_size=config.batch_size, seed=config.seed + start_epoch)
+    dataset = make_dataset(
+        images, batch_size=gan.images_per_step(config.batch_size), seed=config.seed + start_epoch
+    )
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
     side_effects = []
     if evaluator is not None:  # first, so that the history sees its value

@@ -1,5 +1,7 @@
 """The shared train step, on a tiny DCGAN and tiny random data."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -54,17 +56,64 @@ def test_training_noise_is_seeded(tiny_images, tiny_config):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _gan_with_critic_steps(config, steps, **kwargs):
+    generator, discriminator = dcgan.build_generator(config), dcgan.build_discriminator(config)
+    gan = GAN(generator, discriminator, config.latent_dim, num_discriminator_steps=steps, ema_decay=None, **kwargs)
+    return gan
+
+
 def test_several_discriminator_steps_per_generator_step(tiny_images, tiny_config):
-    generator, discriminator = dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config)
-    gan = GAN(generator, discriminator, tiny_config.latent_dim, num_discriminator_steps=3, ema_decay=None)
+    gan = _gan_with_critic_steps(tiny_config, 2)
     gan.compile(
         keras.optimizers.Adam(), keras.optimizers.Adam(),
         losses.non_saturating_generator_loss, losses.minimax_discriminator_loss,
     )
-    gan.fit(make_dataset(tiny_images, batch_size=16), epochs=1, verbose=0)
-    assert gan.generator_optimizer.iterations.numpy() == 4
-    assert gan.discriminator_optimizer.iterations.numpy() == 12
+    assert gan.images_per_step(16) == 32
+    gan.fit(make_dataset(tiny_images, batch_size=gan.images_per_step(16)), epochs=1, verbose=0)
+    assert gan.generator_optimizer.iterations.numpy() == 2  # 64 images = 2 steps of 2 x 16
+    assert gan.discriminator_optimizer.iterations.numpy() == 4
     assert gan.sampling_generator is gan.generator
+
+
+def test_every_discriminator_step_sees_fresh_real_images(tiny_images, tiny_config):
+    seen, shapes = [], []
+
+    def spy_penalty(critic, real, fake, seed_generator):  # runs eagerly, records what it is given
+        seen.append(real.numpy())
+        shapes.append(fake.shape)
+        return 0.0
+
+    gan = _gan_with_critic_steps(tiny_config, 3, discriminator_penalty=spy_penalty)
+    gan.compile(
+        keras.optimizers.Adam(), keras.optimizers.Adam(),
+        losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, run_eagerly=True,
+    )
+    history = gan.fit(make_dataset(tiny_images[:48], batch_size=48, shuffle=False), epochs=1, verbose=0)
+    assert len(seen) == 3 and all(shape == (16, 28, 28, 1) for shape in shapes)
+    expected = tiny_images[:48].astype(np.float32)[..., None] / 127.5 - 1.0
+    np.testing.assert_allclose(np.concatenate(seen), expected, atol=1e-6)  # three distinct thirds
+    assert history.history["penalty"] == [0.0]
+
+
+def test_a_batch_that_does_not_split_into_critic_steps_is_a_clear_error(tiny_images, tiny_config):
+    gan = _gan_with_critic_steps(tiny_config, 3)
+    gan.compile(
+        keras.optimizers.Adam(), keras.optimizers.Adam(),
+        losses.non_saturating_generator_loss, losses.minimax_discriminator_loss,
+    )
+    with pytest.raises(ValueError, match="cannot feed 3 discriminator steps"):
+        gan.fit(make_dataset(tiny_images, batch_size=16), epochs=1, verbose=0)
+
+
+def test_constraint_runs_after_every_discriminator_update(tiny_images, tiny_config):
+    gan = _gan_with_critic_steps(tiny_config, 2, discriminator_constraint=functools.partial(losses.clip_weights, limit=0.003))
+    gan.compile(
+        keras.optimizers.Adam(0.1), keras.optimizers.Adam(0.1),
+        losses.wasserstein_generator_loss, losses.wasserstein_critic_loss,
+    )
+    gan.fit(make_dataset(tiny_images, batch_size=32), epochs=1, verbose=0)
+    assert all(np.abs(w.numpy()).max() <= 0.003 + 1e-9 for w in gan.discriminator.trainable_variables)
+    assert any(np.abs(w.numpy()).max() > 0.003 for w in gan.generator.trainable_variables)
 
 
 @pytest.mark.parametrize("kwargs", [{"num_discriminator_steps": 0}, {"ema_decay": 1.5}])

@@ -45,3 +45,88 @@ def test_losses_reject_more_than_one_score_per_image(bad):
         losses.non_saturating_generator_loss(bad)
     with pytest.raises(ValueError, match="disc_real"):
         losses.minimax_discriminator_loss(bad, DISC_FAKE)
+
+
+# Wasserstein: mean(fake) = 2/3, mean(real) = -1/6.
+def test_wasserstein_critic_loss_golden_value():
+    assert float(losses.wasserstein_critic_loss(DISC_REAL, DISC_FAKE)) == pytest.approx(5 / 6, rel=1e-6)
+
+
+def test_wasserstein_generator_loss_golden_value():
+    assert float(losses.wasserstein_generator_loss(DISC_FAKE)) == pytest.approx(-2 / 3, rel=1e-6)
+
+
+# Least squares, 0-1-1 coding: (real - 1)^2 = 0, 9, 0.25; fake^2 = 1, 9, 0; (fake - 1)^2 = 4, 4, 1.
+def test_least_squares_discriminator_loss_golden_value():
+    value = losses.least_squares_discriminator_loss(DISC_REAL, DISC_FAKE)
+    assert float(value) == pytest.approx(0.5 * 9.25 / 3 + 0.5 * 10 / 3, rel=1e-6)
+
+
+def test_least_squares_generator_loss_golden_value():
+    assert float(losses.least_squares_generator_loss(DISC_FAKE)) == pytest.approx(1.5, rel=1e-6)
+
+
+def test_least_squares_other_coding():
+    # a = -1, b = 1, c = 0: (fake + 1)^2 = 0, 16, 1; fake^2 = 1, 9, 0.
+    value = losses.least_squares_discriminator_loss(DISC_REAL, DISC_FAKE, real_target=1.0, fake_target=-1.0)
+    assert float(value) == pytest.approx(0.5 * 9.25 / 3 + 0.5 * 17 / 3, rel=1e-6)
+    assert float(losses.least_squares_generator_loss(DISC_FAKE, target=0.0)) == pytest.approx(5 / 3, rel=1e-6)
+
+
+def test_least_squares_generator_gradient_does_not_saturate():
+    # A sample scored 10 (far on the real side) still gets pulled back towards c = 1 by least
+    # squares, while the non-saturating loss has (almost) no gradient left there.
+    import tensorflow as tf
+
+    score = tf.Variable([10.0])
+    with tf.GradientTape(persistent=True) as tape:
+        least_squares = losses.least_squares_generator_loss(score)
+        cross_entropy = losses.non_saturating_generator_loss(score)
+    assert float(tape.gradient(least_squares, score)[0]) == pytest.approx(9.0)
+    assert abs(float(tape.gradient(cross_entropy, score)[0])) < 1e-4
+
+
+def _linear_critic(value):
+    critic = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    critic.layers[-1].kernel.assign(np.full((4, 1), value, np.float32))
+    return critic
+
+
+def test_gradient_penalty_golden_value_and_its_gradient():
+    # A linear critic C(x) = sum(w * x) has gradient w everywhere, so wherever the interpolates
+    # land the penalty is 10 (||w|| - 1)^2; with w = 0.1 in 4 places ||w|| = 0.2: 10 * 0.64 = 6.4.
+    # Its gradient with respect to w (double backprop) is 20 (||w|| - 1) w / ||w|| = -8 each.
+    import tensorflow as tf
+
+    critic = _linear_critic(0.1)
+    real = np.random.default_rng(0).uniform(-1, 1, (5, 2, 2, 1)).astype(np.float32)
+    fake = np.random.default_rng(1).uniform(-1, 1, (5, 2, 2, 1)).astype(np.float32)
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(critic, real, fake, seed=3)
+    assert float(penalty) == pytest.approx(6.4, rel=1e-5)
+    gradient = tape.gradient(penalty, critic.trainable_variables)[0].numpy()
+    np.testing.assert_allclose(gradient, np.full((4, 1), -8.0), rtol=1e-4)
+
+
+def test_gradient_penalty_is_finite_where_the_critic_is_flat():
+    # Zero weights: zero input gradient. Without epsilon the norm's gradient would be 0/0.
+    import tensorflow as tf
+
+    critic = _linear_critic(0.0)
+    images = np.zeros((3, 2, 2, 1), np.float32)
+    with tf.GradientTape() as tape:
+        penalty = losses.gradient_penalty(critic, images, images + 1.0, seed=0, weight=2.0)
+    assert float(penalty) == pytest.approx(2.0, rel=1e-5)  # 2 * (1e-6 - 1)^2
+    assert np.isfinite(tape.gradient(penalty, critic.trainable_variables)[0].numpy()).all()
+
+
+def test_gradient_penalty_rejects_flat_images():
+    with pytest.raises(ValueError, match="images must be"):
+        losses.gradient_penalty(_linear_critic(0.1), np.zeros((3, 4)), np.zeros((3, 4)))
+
+
+def test_clip_weights_bounds_every_trainable_weight():
+    critic = _linear_critic(0.5)
+    critic.layers[-1].kernel.assign(np.array([[0.5], [-0.5], [0.004], [-0.02]], np.float32))
+    losses.clip_weights(critic, limit=0.01)
+    np.testing.assert_allclose(critic.layers[-1].kernel.numpy().ravel(), [0.01, -0.01, 0.004, -0.01])

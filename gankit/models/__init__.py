@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from gankit.models import dcgan
+from gankit.models import dcgan, lsgan, wgan
 
 
 def gaussian_latent(config, count: int, seed: int) -> np.ndarray:
@@ -43,6 +43,8 @@ class Architecture:
 
 ARCHITECTURES = {
     "dcgan": Architecture("dcgan", dcgan.DCGANConfig, dcgan.build_generator, dcgan.build_gan),
+    "wgan": Architecture("wgan", wgan.WGANConfig, wgan.build_generator, wgan.build_gan),
+    "lsgan": Architecture("lsgan", lsgan.LSGANConfig, lsgan.build_generator, lsgan.build_gan),
 }
 
 

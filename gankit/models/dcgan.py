@@ -73,8 +73,13 @@ def build_generator(config: DCGANConfig) -> keras.Model:
     return keras.Model(latent, image, name="dcgan_generator")
 
 
-def build_discriminator(config: DCGANConfig) -> keras.Model:
-    """image [batch, 28, 28, 1] -> realness logit [batch, 1] (no sigmoid; the loss applies it)."""
+def build_discriminator(config: DCGANConfig, batch_norm: bool = True, name: str = "dcgan_discriminator") -> keras.Model:
+    """image [batch, 28, 28, 1] -> one raw score [batch, 1] (no sigmoid; the loss applies it).
+
+    ``batch_norm=False`` drops the batch norm of the 7x7 layer (and gives that layer a bias):
+    the WGAN-GP critic needs it, because the gradient penalty is per image and batch norm
+    makes each image's score depend on the rest of its batch.
+    """
     image = keras.Input((28, 28, 1), name="image")
     width = config.discriminator_filters
     x = layers.Conv2D(
@@ -82,18 +87,29 @@ def build_discriminator(config: DCGANConfig) -> keras.Model:
     )(image)  # [batch, 14, 14, d]; no batch norm on the input layer
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(
-        2 * width, config.kernel_size, strides=2, padding="same", use_bias=False,
+        2 * width, config.kernel_size, strides=2, padding="same", use_bias=not batch_norm,
         kernel_initializer=_init(config.seed + 4),
     )(x)  # [batch, 7, 7, 2d]
-    x = layers.BatchNormalization()(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     logit = layers.Dense(1, kernel_initializer=_init(config.seed + 5), name="logit")(x)
-    return keras.Model(image, logit, name="dcgan_discriminator")
+    return keras.Model(image, logit, name=name)
 
 
-def build_gan(config: DCGANConfig | None = None, **compile_kwargs) -> GAN:
-    """The compiled DCGAN: its two networks, Adam(2e-4, 0.5) for each, the non-saturating loss."""
+def build_gan(
+    config: DCGANConfig | None = None,
+    generator_loss_fn=losses.non_saturating_generator_loss,
+    discriminator_loss_fn=losses.minimax_discriminator_loss,
+    name: str = "dcgan",
+    **compile_kwargs,
+) -> GAN:
+    """The compiled DCGAN: its two networks, Adam(2e-4, 0.5) for each, the non-saturating loss.
+
+    Another loss pair on the same networks (LSGAN's) is passed as ``generator_loss_fn`` and
+    ``discriminator_loss_fn``.
+    """
     config = config or DCGANConfig()
     gan = GAN(
         build_generator(config),
@@ -101,13 +117,13 @@ def build_gan(config: DCGANConfig | None = None, **compile_kwargs) -> GAN:
         latent_dim=config.latent_dim,
         ema_decay=config.ema_decay,
         seed=config.seed,
-        name="dcgan",
+        name=name,
     )
     gan.compile(
         generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
         discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
-        generator_loss_fn=losses.non_saturating_generator_loss,
-        discriminator_loss_fn=losses.minimax_discriminator_loss,
+        generator_loss_fn=generator_loss_fn,
+        discriminator_loss_fn=discriminator_loss_fn,
         **compile_kwargs,
     )
     return gan
