@@ -1,6 +1,7 @@
 """The command line: ``python -m gankit train|sample ...``.
 
     python -m gankit train dcgan --epochs 25 --out saved_models/dcgan
+    python -m gankit train wgan --epochs 10 --out runs/wgan_clip --set variant=clip
     python -m gankit sample dcgan --n 64 --seed 0 --out img/dcgan_samples.png
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
     python -m gankit benchmark dcgan                               # training images/s
@@ -29,6 +30,8 @@ def main(argv=None) -> int:
     train.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     train.add_argument("--batch-size", type=int, default=None)
     train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override a config field, e.g. --set variant=clip (repeatable)")
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     train.add_argument("--fd-every", type=int, default=1,
                        help="Fréchet distance of 2,000 samples every N epochs, into the history (0: off)")
@@ -80,7 +83,8 @@ def _train(args) -> int:
 
     spec = get_architecture(args.architecture)
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
-    config = dataclasses.replace(spec.make_config(), **overrides) if overrides else None
+    overrides.update(_parse_settings(args.set))
+    config = spec.make_config({**dataclasses.asdict(spec.make_config()), **overrides}) if overrides else None
     images, _ = load_mnist("train", args.data)
     if args.limit:
         images = images[: args.limit]
@@ -96,6 +100,23 @@ def _train(args) -> int:
     )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0
+
+
+def _parse_settings(settings) -> dict:
+    """``["variant=clip", "critic_steps=5"]`` -> ``{"variant": "clip", "critic_steps": 5}``
+    (values read as JSON where they parse, else kept as strings)."""
+    import json
+
+    values = {}
+    for setting in settings:
+        field, sep, text = setting.partition("=")
+        if not sep or not field:
+            raise ValueError(f"--set expects FIELD=VALUE, got {setting!r}")
+        try:
+            values[field] = json.loads(text)
+        except json.JSONDecodeError:
+            values[field] = text
+    return values
 
 
 def _sample(args) -> int:

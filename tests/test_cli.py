@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from gankit import training
+from gankit.checkpoints import read_config
 from gankit.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,23 @@ def test_train_command_trains_into_a_directory(tmp_path, tiny_images):
     assert code == 0
     assert (out / "ckpt-1.index").is_file() and (out / "grids" / "epoch_001.png").is_file()
     assert list((out / "logs").rglob("events.out.tfevents.*"))  # TensorBoard logs were asked for
+
+
+def test_train_command_sets_config_fields(tmp_path, tiny_images):
+    data_file = tmp_path / "mnist.npz"
+    np.savez(data_file, x_train=tiny_images, y_train=np.zeros(64, np.uint8))
+    out = tmp_path / "clip"
+    code = main(["train", "wgan", "--epochs", "1", "--out", str(out), "--data", str(data_file), "--fd-every", "0",
+                 "--set", "variant=clip", "--set", "critic_steps=2", "--set", "filters=4", "--batch-size", "16"])
+    assert code == 0
+    name, config = read_config(out)
+    assert name == "wgan" and (config.variant, config.critic_steps, config.filters, config.batch_size) == ("clip", 2, 4, 16)
+
+
+@pytest.mark.parametrize("setting, message", [("variant", "FIELD=VALUE"), ("colour=red", "unknown wgan config field")])
+def test_train_command_rejects_bad_settings(tmp_path, setting, message, capsys):
+    assert main(["train", "wgan", "--epochs", "1", "--out", str(tmp_path / "x"), "--set", setting]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
