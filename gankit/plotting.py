@@ -95,18 +95,23 @@ def _finish(figure, axis, title):
     return figure
 
 
-def plot_losses_and_quality(history: dict, title: str | None = None):
-    """Two panels sharing the step axis: the epoch-mean losses (top) and the Fréchet distance
-    recorded by :class:`gankit.callbacks.FrechetDistance` (bottom, log scale), so one can see
-    whether the losses follow sample quality."""
+def plot_losses_and_quality(history: dict, title: str | None = None, names=None, ylabel: str = "loss"):
+    """Two panels sharing the step axis: epoch-mean series (top; default every logged loss) and
+    the Fréchet distance recorded by :class:`gankit.callbacks.FrechetDistance` (bottom, log
+    scale), so one can see whether the losses follow sample quality. ``names`` may include
+    derived series such as ``"wasserstein_estimate"`` (see :mod:`gankit.study`)."""
+    from gankit.study import LABELS, epoch_series
+
     epochs = [e for e in history["epochs"] if "frechet_distance" in e]
     if not epochs:
         raise ValueError("the history has no frechet_distance: train with an evaluator")
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     steps = [e["step"] for e in history["epochs"]]
-    for name in [n for n in history["epochs"][0] if n.endswith("loss")]:
-        top.plot(steps, [e[name] for e in history["epochs"]], marker=".", label=f"{_words(name)} (epoch mean)")
-    top.set_ylabel("loss")
+    names = names or [n for n in history["epochs"][0] if n.endswith("loss")]
+    for name in names:
+        label = LABELS.get(name, _words(name))
+        top.plot(steps, epoch_series(history, name), marker=".", label=f"{label} (epoch mean)")
+    top.set_ylabel(ylabel)
     top.legend()
     quality_steps = [e["step"] for e in epochs]
     bottom.plot(quality_steps, [e["frechet_distance"] for e in epochs], marker="o", label="moving average of G")

@@ -84,3 +84,18 @@ def test_quality_plot_needs_and_draws_the_frechet_distance():
     assert len(top.get_lines()) == 2
     with pytest.raises(ValueError, match="frechet_distance"):
         plotting.plot_losses_and_quality({"steps": {}, "epochs": [{"epoch": 1, "step": 1}]})
+
+
+def test_quality_plot_can_show_the_critics_wasserstein_estimate():
+    history = {
+        "steps": {},
+        "epochs": [
+            {"epoch": 1, "step": 5, "generator_loss": 2.0, "discriminator_loss": -4.0, "frechet_distance": 80.0},
+            {"epoch": 2, "step": 10, "generator_loss": 1.0, "discriminator_loss": -2.5, "frechet_distance": 40.0},
+        ],
+    }
+    figure = plotting.plot_losses_and_quality(history, names=["wasserstein_estimate"], ylabel="W")
+    top = figure.axes[0]
+    assert [line.get_label() for line in top.get_lines()] == ["critic's W estimate (epoch mean)"]
+    assert list(top.get_lines()[0].get_ydata()) == [4.0, 2.5]
+    assert top.get_ylabel() == "W"
