@@ -47,24 +47,35 @@ def epoch_series(history: dict, name: str) -> np.ndarray:
 class Correlation:
     model: str
     series: str
-    epochs: int
+    epochs: int  # how many epochs entered the correlation
     spearman: float  # rank correlation between the series and the FD over epochs
     p_value: float
+    first_epoch: int = 1  # the first of those epochs (the last is the history's last)
 
 
-def rank_correlation(history: dict, series: str, model: str = "", quality: str = QUALITY) -> Correlation:
-    """Spearman's rank correlation, over epochs, between ``series`` and ``quality`` (FD)."""
-    values, fd = epoch_series(history, series), epoch_series(history, quality)
+def rank_correlation(history: dict, series: str, model: str = "", quality: str = QUALITY,
+                     first_epoch: int = 1) -> Correlation:
+    """Spearman's rank correlation, over epochs, between ``series`` and ``quality`` (FD).
+
+    ``first_epoch`` > 1 leaves out the early epochs, where everything changes at once, to ask
+    whether the series still follows the FD once training has settled.
+    """
+    numbers = epoch_series(history, "epoch")
+    keep = numbers >= first_epoch
+    values, fd = epoch_series(history, series)[keep], epoch_series(history, quality)[keep]
     if len(values) < 3:
-        raise ValueError(f"need at least 3 epochs for a rank correlation, got {len(values)}")
+        raise ValueError(f"need at least 3 epochs for a rank correlation, got {len(values)}"
+                         + (f" from epoch {first_epoch} on" if first_epoch > 1 else ""))
     result = stats.spearmanr(values, fd)
-    return Correlation(model, series, len(values), float(result.statistic), float(result.pvalue))
+    return Correlation(model, series, len(values), float(result.statistic), float(result.pvalue),
+                       int(numbers[keep][0]))
 
 
 def format_correlations(rows) -> str:
-    lines = [f"{'model':<8} {'series':<22} {'epochs':>6} {'Spearman':>9} {'p':>8}"]
+    lines = [f"{'model':<8} {'series':<22} {'epochs':>7} {'Spearman':>9} {'p':>8}"]
     for row in rows:
-        lines.append(f"{row.model:<8} {LABELS.get(row.series, row.series):<22} {row.epochs:>6} "
+        span = f"{row.first_epoch}-{row.first_epoch + row.epochs - 1}"
+        lines.append(f"{row.model:<8} {LABELS.get(row.series, row.series):<22} {span:>7} "
                      f"{row.spearman:>+9.2f} {row.p_value:>8.1e}")
     return "\n".join(lines)
 
@@ -76,7 +87,7 @@ def plot_loss_against_quality(studies, quality: str = QUALITY, title: str | None
     Args:
         studies: ``[(model name, history, [series names]), ...]``.
     """
-    figure, axes = plt.subplots(1, len(studies), figsize=(4.2 * len(studies), 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, len(studies), figsize=(4.2 * len(studies), 4.4), squeeze=False)
     for axis, (model, history, names) in zip(axes[0], studies):
         fd = epoch_series(history, quality)
         order = np.linspace(0.25, 1.0, len(fd))
@@ -87,7 +98,8 @@ def plot_loss_against_quality(studies, quality: str = QUALITY, title: str | None
         axis.set_yscale("log")
         axis.set_title(model)
         axis.set_xlabel("epoch-mean value")
-        axis.legend(fontsize=8)
+        # below the panel: inside, it would hide the first epochs' dots, which sit in the corners
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17))
     axes[0][0].set_ylabel("Fréchet distance (raw weights)")
     if title:
         figure.suptitle(title)

@@ -41,6 +41,19 @@ def test_wasserstein_estimate_is_minus_the_critic_loss():
     assert "critic's W estimate" in study.format_correlations([row])
 
 
+def test_first_epoch_leaves_out_the_early_epochs():
+    # Falls with the FD over the first three epochs, then rises while the FD falls: the early
+    # epochs make the whole run look well correlated (rank differences 0, 0, 0, -2, 0, 2:
+    # 1 - 6 * 8 / (6 * 35) = 0.771), the late ones alone are exactly opposite.
+    h = history([90, 60, 40, 35, 30, 25], generator_loss=[9, 8, 7, 1, 2, 3])
+    assert study.rank_correlation(h, "generator_loss").spearman == pytest.approx(1 - 48 / 210)
+    late = study.rank_correlation(h, "generator_loss", "dcgan", first_epoch=4)
+    assert (late.epochs, late.first_epoch, late.spearman) == (3, 4, pytest.approx(-1.0))
+    assert "4-6" in study.format_correlations([late])
+    with pytest.raises(ValueError, match="from epoch 5 on"):
+        study.rank_correlation(h, "generator_loss", first_epoch=5)
+
+
 def test_missing_series_and_too_few_epochs_are_clear_errors():
     h = history([50, 40, 30], generator_loss=[1, 2, 3])
     with pytest.raises(ValueError, match="'penalty' is missing"):
