@@ -13,7 +13,10 @@ Nothing here knows which architecture it trains. An architecture supplies its ne
 loss pair through the constructor and ``compile``; what differs in its step is composed in, not
 copied: a ``discriminator_penalty`` function (the WGAN-GP gradient penalty) and a
 ``discriminator_constraint`` run after every discriminator update (WGAN's weight clipping), or,
-for structured latent codes, an override of ``sample_latent``.
+for structured latent codes (InfoGAN), overrides of three small hooks: ``sample_latent`` (what
+the generator is fed), ``discriminate`` (a discriminator with a second head) and
+``auxiliary_loss`` (a term that both sides minimise, computed from the latent batch and that
+second head).
 
 With several discriminator steps per generator step, every discriminator step sees fresh real
 images, as in Arjovsky et al. 2017 (Algorithm 1): the data set's batches hold
@@ -133,6 +136,17 @@ class GAN(keras.Model):
         """Draw the generator's input for ``batch_size`` images: z ~ N(0, I)."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
+    def discriminate(self, images, training=True):
+        """``(scores, auxiliary)``: the discriminator's score per image and what any extra head
+        outputs (None here; InfoGAN's Q head)."""
+        return self.discriminator(images, training=training), None
+
+    def auxiliary_loss(self, latent, auxiliary):
+        """``(loss, logs)``: a term added to *both* the discriminator's and the generator's loss,
+        from the latent batch that made the fake images and the extra head's output on them
+        (InfoGAN's mutual-information term), with the values to log. None here: ``(0, {})``."""
+        return tf.constant(0.0), {}
+
     def discriminator_penalty(self, real_images, fake_images):
         """Extra term of the discriminator loss: the composed penalty, or 0."""
         if self.penalty_fn is None:
@@ -165,11 +179,12 @@ class GAN(keras.Model):
             with tf.GradientTape() as tape:
                 # Real and fake go through in separate batches, so that batch norm in the
                 # discriminator normalises each kind by its own statistics.
-                real_scores = self.discriminator(real_images, training=True)
-                fake_scores = self.discriminator(fake_images, training=True)
+                real_scores, _ = self.discriminate(real_images)
+                fake_scores, fake_auxiliary = self.discriminate(fake_images)
                 discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
                 penalty = self.discriminator_penalty(real_images, fake_images)
-                total_loss = discriminator_loss + penalty
+                auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary)
+                total_loss = discriminator_loss + penalty + auxiliary
             gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
             self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
             self.after_discriminator_update()
@@ -178,9 +193,11 @@ class GAN(keras.Model):
         latent = self.sample_latent(batch_size)
         with tf.GradientTape() as tape:
             generated = self.generator(latent, training=True)
-            generated_scores = self.discriminator(generated, training=True)
+            generated_scores, generated_auxiliary = self.discriminate(generated)
             generator_loss = self.generator_loss_fn(generated_scores)
-        gradients = tape.gradient(generator_loss, self.generator.trainable_variables)
+            auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
+            total_loss = generator_loss + auxiliary
+        gradients = tape.gradient(total_loss, self.generator.trainable_variables)
         self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
 
         self.update_ema()
@@ -192,6 +209,7 @@ class GAN(keras.Model):
         )
         if self.penalty_fn is not None:
             values["penalty"] = penalty
+        values.update(auxiliary_logs)  # the generator pass's values of the auxiliary term
         return self.record(**values)
 
     def update_ema(self):

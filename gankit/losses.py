@@ -167,3 +167,36 @@ def clip_weights(model, limit=0.01):
     """WGAN's crude Lipschitz constraint: every trainable weight clipped to ``[-limit, limit]``."""
     for variable in model.trainable_variables:
         variable.assign(tf.clip_by_value(variable, -limit, limit))
+
+
+# ------------------------------------------------------------------ InfoGAN's information term
+# Chen et al. 2016 maximise a lower bound on the mutual information I(c; G(z, c)):
+#     L_I = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)),
+# so the loss is the negative log-likelihood of the codes that made an image under the
+# auxiliary distribution Q that the discriminator's extra head predicts from the image.
+
+
+def categorical_code_nll(codes, logits):
+    """Mean negative log-likelihood of one-hot ``codes`` ``[batch, k]`` under the categorical
+    distribution with ``logits`` ``[batch, k]`` (tensorflow-probability). ``ln k`` minus this is
+    the categorical part of InfoGAN's lower bound on the mutual information."""
+    import tensorflow_probability as tfp
+
+    codes = tf.convert_to_tensor(codes, tf.float32)
+    logits = tf.convert_to_tensor(logits, tf.float32)
+    if codes.shape.rank != 2 or codes.shape != logits.shape:
+        raise ValueError(f"codes and logits must both be [batch, categories], got {codes.shape} and {logits.shape}")
+    return -tf.reduce_mean(tfp.distributions.OneHotCategorical(logits=logits).log_prob(codes))
+
+
+def continuous_code_nll(codes, mean, stddev):
+    """Mean (over the batch) negative log-likelihood of ``codes`` ``[batch, n]`` under independent
+    Gaussians ``N(mean, stddev^2)`` (tensorflow-probability), summed over the n codes."""
+    import tensorflow_probability as tfp
+
+    codes, mean, stddev = (tf.convert_to_tensor(v, tf.float32) for v in (codes, mean, stddev))
+    if codes.shape.rank != 2 or codes.shape != mean.shape or codes.shape != stddev.shape:
+        raise ValueError(f"codes, mean and stddev must share one [batch, codes] shape, "
+                         f"got {codes.shape}, {mean.shape}, {stddev.shape}")
+    log_prob = tfp.distributions.Normal(mean, stddev).log_prob(codes)
+    return -tf.reduce_mean(tf.reduce_sum(log_prob, axis=-1))

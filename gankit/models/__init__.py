@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from gankit.models import dcgan, lsgan, wgan
+from gankit.models import dcgan, infogan, lsgan, wgan
 
 
 def gaussian_latent(config, count: int, seed: int) -> np.ndarray:
@@ -45,6 +45,8 @@ ARCHITECTURES = {
     "dcgan": Architecture("dcgan", dcgan.DCGANConfig, dcgan.build_generator, dcgan.build_gan),
     "wgan": Architecture("wgan", wgan.WGANConfig, wgan.build_generator, wgan.build_gan),
     "lsgan": Architecture("lsgan", lsgan.LSGANConfig, lsgan.build_generator, lsgan.build_gan),
+    "infogan": Architecture("infogan", infogan.InfoGANConfig, infogan.build_generator, infogan.build_gan,
+                            infogan.sample_latent),
 }
 
 

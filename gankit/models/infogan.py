@@ -1,0 +1,238 @@
+"""InfoGAN (Chen et al. 2016) in the paper's MNIST setting, on the DCGAN networks.
+
+The generator's input is split into incompressible noise ``z`` (62 values, N(0, I)), one
+categorical code with 10 values (one-hot) and two continuous codes drawn uniformly from
+[-1, 1]: ``[z | c_cat | c_cont]``. The three priors are tensorflow-probability distributions,
+used to sample; Q's distributions score the codes (:mod:`gankit.losses`).
+
+The discriminator gets a second head, Q, on its shared body: from the flattened 7x7 features a
+dense layer of 128 units, then the logits of the categorical code and a mean and a positive
+standard deviation (softplus) for each continuous code. The information term
+
+    L_I = w_cat * NLL_Q(c_cat) + w_cont * NLL_Q(c_cont)
+
+(the negative log-likelihood of the codes that made a generated image under Q's prediction from
+that image) is added to the generator's loss and to the discriminator's, so that G makes its
+codes readable and Q learns to read them. The paper weights the discrete code by 1 and the
+continuous ones less; we use 0.1. The adversarial pair is DCGAN's non-saturating one. No label
+of the data set is used: the categorical code has to find the digits by itself.
+
+The hooks of :class:`gankit.gan.GAN` that this overrides: ``sample_latent``, ``discriminate``
+(score and Q head from one forward pass) and ``auxiliary_loss``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from gankit import losses
+from gankit.gan import GAN
+from gankit.models import dcgan
+
+
+@dataclass
+class InfoGANConfig:
+    noise_dim: int = 62  # incompressible noise z (the paper's MNIST setting)
+    categories: int = 10  # values of the categorical code
+    continuous_codes: int = 2  # continuous codes, uniform on [-1, 1]
+    filters: int = 32  # generator: as DCGANConfig.filters
+    discriminator_filters: int = 64  # discriminator: as DCGANConfig.discriminator_filters
+    kernel_size: int = 4
+    q_units: int = 128  # Q head's hidden dense layer (the paper's MNIST Q: FC 128)
+    categorical_weight: float = 1.0  # lambda for the categorical code (the paper's 1)
+    continuous_weight: float = 0.1  # lambda for the continuous codes (the paper: smaller)
+    generator_learning_rate: float = 1e-3  # the paper's MNIST setting: 1e-3 for G ...
+    discriminator_learning_rate: float = 2e-4  # ... and 2e-4 for D and Q
+    beta_1: float = 0.5
+    ema_decay: float = 0.999  # generator weight average used for sampling; None turns it off
+    batch_size: int = 64
+    seed: int = 0
+
+    @property
+    def latent_dim(self) -> int:
+        """The generator's input size: noise, one-hot categorical code, continuous codes."""
+        return self.noise_dim + self.categories + self.continuous_codes
+
+
+def priors(config: InfoGANConfig):
+    """The three input distributions (tensorflow-probability): noise, categorical, continuous."""
+    import tensorflow_probability as tfp
+
+    tfd = tfp.distributions
+    return (
+        tfd.Normal(tf.zeros(config.noise_dim), 1.0),
+        tfd.OneHotCategorical(logits=tf.zeros(config.categories), dtype=tf.float32),
+        tfd.Uniform(-tf.ones(config.continuous_codes), tf.ones(config.continuous_codes)),
+    )
+
+
+def draw_latent(config: InfoGANConfig, count, seed) -> tf.Tensor:
+    """``[count, latent_dim]`` inputs ``[z | c_cat | c_cont]`` from the priors; ``seed`` is a
+    stateless seed (an int or a shape-[2] int tensor): the same seed, the same batch."""
+    import tensorflow_probability as tfp
+
+    if isinstance(seed, (int, np.integer)):
+        seed = tf.constant([int(seed), 0], tf.int32)  # stateless: TFP would read a bare int as stateful
+    seeds = tfp.random.split_seed(seed, n=3)
+    parts = [prior.sample(count, seed=part_seed) for prior, part_seed in zip(priors(config), seeds)]
+    return tf.concat(parts, axis=-1)
+
+
+def sample_latent(config: InfoGANConfig, count: int, seed: int) -> np.ndarray:
+    """The registry's entry point: the generator's input for ``count`` images, from ``seed``."""
+    return draw_latent(config, count, seed).numpy().astype(np.float32)
+
+
+def split_latent(config: InfoGANConfig, latent):
+    """``(noise, categorical one-hot, continuous)`` parts of a latent batch."""
+    return tf.split(latent, [config.noise_dim, config.categories, config.continuous_codes], axis=-1)
+
+
+def make_latent(config: InfoGANConfig, noise, categories, continuous) -> np.ndarray:
+    """Assemble inputs from chosen parts: ``noise`` ``[N, noise_dim]``, ``categories`` ``[N]``
+    ints, ``continuous`` ``[N, continuous_codes]`` (for the latent-variation figures)."""
+    noise = np.asarray(noise, np.float32)
+    categories = np.asarray(categories)
+    continuous = np.asarray(continuous, np.float32)
+    count = noise.shape[0]
+    if noise.shape != (count, config.noise_dim):
+        raise ValueError(f"noise must be [N, {config.noise_dim}], got {noise.shape}")
+    if categories.shape != (count,) or categories.min() < 0 or categories.max() >= config.categories:
+        raise ValueError(f"categories must be [N] integers in [0, {config.categories}), got {categories}")
+    if continuous.shape != (count, config.continuous_codes):
+        raise ValueError(f"continuous must be [N, {config.continuous_codes}], got {continuous.shape}")
+    one_hot = np.eye(config.categories, dtype=np.float32)[categories]
+    return np.concatenate([noise, one_hot, continuous], axis=1)
+
+
+def build_generator(config: InfoGANConfig) -> keras.Model:
+    """``[z | c_cat | c_cont]`` ``[batch, latent_dim]`` -> image: DCGAN's generator."""
+    return dcgan.build_generator(config)
+
+
+def build_discriminator(config: InfoGANConfig) -> keras.Model:
+    """image -> ``[score [batch, 1], q [batch, categories + 2 * continuous_codes]]``.
+
+    The score is DCGAN's discriminator logit; ``q`` holds Q's categorical logits, then the
+    means, then the standard deviations (softplus, positive) of the continuous codes.
+    """
+    body = dcgan.build_discriminator(config, name="body")
+    features = body.get_layer("logit").input  # the flattened 7x7 features
+    image = body.input
+    init = keras.initializers.RandomNormal(stddev=0.02, seed=config.seed + 7)
+    x = layers.Dense(config.q_units, use_bias=False, kernel_initializer=init, name="q_dense")(features)
+    x = layers.BatchNormalization(name="q_norm")(x)
+    x = layers.LeakyReLU(0.2)(x)
+    logits = layers.Dense(config.categories, name="q_logits")(x)
+    mean = layers.Dense(config.continuous_codes, name="q_mean")(x)
+    stddev = layers.Dense(config.continuous_codes, activation="softplus", name="q_stddev")(x)
+    stddev = layers.Lambda(lambda s: s + 1e-3, name="q_stddev_floor")(stddev)  # never exactly 0
+    q = layers.Concatenate(name="q")([logits, mean, stddev])
+    return keras.Model(image, [body.output, q], name="infogan_discriminator")
+
+
+def split_q(config: InfoGANConfig, q):
+    """``(logits, mean, stddev)`` from the Q head's output."""
+    return tf.split(q, [config.categories, config.continuous_codes, config.continuous_codes], axis=-1)
+
+
+class InfoGAN(GAN):
+    """The shared GAN with InfoGAN's latent codes, Q head and information term."""
+
+    def __init__(self, config: InfoGANConfig, **kwargs):
+        self.config = config
+        super().__init__(build_generator(config), build_discriminator(config), latent_dim=config.latent_dim,
+                         ema_decay=config.ema_decay, seed=config.seed, name="infogan", **kwargs)
+
+    def tracked_names(self):
+        return super().tracked_names() + ("information_loss", "categorical_information", "continuous_nll")
+
+    def sample_latent(self, batch_size):
+        seed = keras.random.randint((2,), 0, 2**31 - 1, seed=self.seed_generator, dtype="int32")
+        return draw_latent(self.config, batch_size, seed)
+
+    def discriminate(self, images, training=True):
+        score, q = self.discriminator(images, training=training)
+        return score, q
+
+    def auxiliary_loss(self, latent, q):
+        _, categorical, continuous = split_latent(self.config, latent)
+        logits, mean, stddev = split_q(self.config, q)
+        categorical_nll = losses.categorical_code_nll(categorical, logits)
+        continuous_nll = losses.continuous_code_nll(continuous, mean, stddev)
+        loss = self.config.categorical_weight * categorical_nll + self.config.continuous_weight * continuous_nll
+        # ln k - NLL: the categorical part of the lower bound on I(c; G(z, c)); at most ln k.
+        information = math.log(self.config.categories) - categorical_nll
+        return loss, {"information_loss": loss, "categorical_information": information,
+                      "continuous_nll": continuous_nll}
+
+
+def build_gan(config: InfoGANConfig | None = None, **compile_kwargs) -> InfoGAN:
+    """The compiled InfoGAN: Adam 1e-3 (G) and 2e-4 (D and Q), beta_1 0.5, the non-saturating pair."""
+    config = config or InfoGANConfig()
+    gan = InfoGAN(config)
+    gan.compile(
+        generator_optimizer=keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1),
+        discriminator_optimizer=keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1),
+        generator_loss_fn=losses.non_saturating_generator_loss,
+        discriminator_loss_fn=losses.minimax_discriminator_loss,
+        **compile_kwargs,
+    )
+    return gan
+
+
+# ------------------------------------------------------------ reading the codes after training
+def match_codes(codes, digits, categories: int = 10):
+    """Match code values to digits one-to-one so that the most pairs agree (Hungarian matching).
+
+    Args:
+        codes: ``[N]`` categorical code values (what made, or what Q reads from, each image).
+        digits: ``[N]`` digit labels of the same images (a classifier's or the true ones).
+
+    Returns:
+        ``(digit_of_code [categories], accuracy)``: the digit each code value is matched to and
+        the share of images whose code's digit equals their label.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    codes, digits = np.asarray(codes).astype(int), np.asarray(digits).astype(int)
+    if codes.shape != digits.shape or codes.ndim != 1 or codes.size == 0:
+        raise ValueError(f"codes and digits must be two equal non-empty [N] arrays, got {codes.shape}, {digits.shape}")
+    counts = np.zeros((categories, categories), int)
+    np.add.at(counts, (codes, digits), 1)
+    rows, columns = linear_sum_assignment(counts, maximize=True)
+    digit_of_code = np.empty(categories, int)
+    digit_of_code[rows] = columns
+    return digit_of_code, float(counts[rows, columns].sum() / codes.size)
+
+
+def load_q(directory, config: InfoGANConfig | None = None) -> keras.Model:
+    """The trained discriminator with its Q head, restored from a model directory's checkpoint."""
+    from gankit import checkpoints
+
+    directory = checkpoints.resolve_model_directory(directory)
+    name, stored = checkpoints.read_config(directory)
+    if name != "infogan":
+        raise checkpoints.CheckpointError(f"{directory} holds a {name} checkpoint, not infogan")
+    network = build_discriminator(config or stored)
+    path = checkpoints.latest_checkpoint(directory)
+    tf.train.Checkpoint(discriminator=network).restore(path).expect_partial().assert_existing_objects_matched()
+    return network
+
+
+def q_codes(q_network, config: InfoGANConfig, images, batch_size: int = 500) -> np.ndarray:
+    """The categorical code Q reads from uint8 digits ``[N, 28, 28]`` (its most likely value)."""
+    from gankit.data import to_model_range
+
+    inputs = to_model_range(images)
+    codes = []
+    for start in range(0, len(inputs), batch_size):
+        _, q = q_network(inputs[start : start + batch_size], training=False)
+        codes.append(np.argmax(split_q(config, q)[0].numpy(), axis=1))
+    return np.concatenate(codes)
