@@ -163,6 +163,23 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
     Returns:
         A :class:`PretrainedGenerator`.
     """
+    directory, stored_name, config, checkpoint_path = locate(name_or_path, models_dir, architecture)
+    stored = {name for name, _ in tf.train.list_variables(checkpoint_path)}
+    part = "ema_generator" if use_ema and any(n.startswith("ema_generator/") for n in stored) else "generator"
+    if not any(name.startswith(f"{part}/") for name in stored):
+        raise CheckpointError(f"{checkpoint_path} holds no generator weights")
+    network = ARCHITECTURES[stored_name].build_generator(config)
+    restore(network, part, checkpoint_path, f"a {stored_name} generator built from {directory / CONFIG_FILE}")
+    epochs = int(tf.train.load_checkpoint(checkpoint_path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    return PretrainedGenerator(network, stored_name, config, directory, epochs)
+
+
+def locate(name_or_path, models_dir=None, architecture: str | None = None):
+    """``(directory, architecture name, config, latest checkpoint path)`` of a saved model.
+
+    ``architecture`` is the one the caller expects (a name given as ``name_or_path`` is expected
+    too); a checkpoint of another one is a :class:`CheckpointError`.
+    """
     directory = resolve_model_directory(name_or_path, models_dir)
     stored_name, config = read_config(directory)
     expected = architecture or (str(name_or_path) if str(name_or_path) in ARCHITECTURES else None)
@@ -170,19 +187,14 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
         raise CheckpointError(
             f"{directory} holds a {stored_name} checkpoint, not {expected}"
         )
-    checkpoint_path = latest_checkpoint(directory)
-    stored = {name for name, _ in tf.train.list_variables(checkpoint_path)}
-    part = "ema_generator" if use_ema and any(n.startswith("ema_generator/") for n in stored) else "generator"
-    if not any(name.startswith(f"{part}/") for name in stored):
-        raise CheckpointError(f"{checkpoint_path} holds no generator weights")
-    network = ARCHITECTURES[stored_name].build_generator(config)
+    return directory, stored_name, config, latest_checkpoint(directory)
+
+
+def restore(network, part: str, checkpoint_path: str, description: str) -> None:
+    """Restore one named part of a training checkpoint (``"generator"``, ``"discriminator"``,
+    ...) into ``network``; a mismatch is a :class:`CheckpointError` naming ``description``."""
     try:
         status = tf.train.Checkpoint(**{part: network}).restore(checkpoint_path)
         status.expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as error:
-        raise CheckpointError(
-            f"{checkpoint_path} does not fit a {stored_name} generator built from "
-            f"{directory / CONFIG_FILE}: {error}"
-        ) from error
-    epochs = int(tf.train.load_checkpoint(checkpoint_path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
-    return PretrainedGenerator(network, stored_name, config, directory, epochs)
+        raise CheckpointError(f"{checkpoint_path} does not fit {description}: {error}") from error

@@ -212,17 +212,13 @@ def match_codes(codes, digits, categories: int = 10):
     return digit_of_code, float(counts[rows, columns].sum() / codes.size)
 
 
-def load_q(directory, config: InfoGANConfig | None = None) -> keras.Model:
-    """The trained discriminator with its Q head, restored from a model directory's checkpoint."""
+def load_q(name_or_path, models_dir=None) -> keras.Model:
+    """The trained discriminator with its Q head, restored from a saved InfoGAN's checkpoint."""
     from gankit import checkpoints
 
-    directory = checkpoints.resolve_model_directory(directory)
-    name, stored = checkpoints.read_config(directory)
-    if name != "infogan":
-        raise checkpoints.CheckpointError(f"{directory} holds a {name} checkpoint, not infogan")
-    network = build_discriminator(config or stored)
-    path = checkpoints.latest_checkpoint(directory)
-    tf.train.Checkpoint(discriminator=network).restore(path).expect_partial().assert_existing_objects_matched()
+    directory, _, config, path = checkpoints.locate(name_or_path, models_dir, architecture="infogan")
+    network = build_discriminator(config)
+    checkpoints.restore(network, "discriminator", path, f"an infogan discriminator built from {directory}")
     return network
 
 
