@@ -4,6 +4,7 @@
     python -m gankit train wgan --epochs 10 --out runs/wgan_clip --set variant=clip
     python -m gankit sample dcgan --n 64 --seed 0 --out img/dcgan_samples.png
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
+    python -m gankit sample stylegan --psi 0.7 --out img/stylegan_truncated.png
     python -m gankit benchmark dcgan                               # training images/s
 """
 
@@ -43,6 +44,7 @@ def main(argv=None) -> int:
     sample.add_argument("--out", required=True, help=".png for a grid, .npz for raw uint8 images")
     sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
+    sample.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
 
     classify = commands.add_parser("classifier", help="train the MNIST classifier behind the metrics")
     classify.add_argument("--epochs", type=int, default=4)
@@ -56,6 +58,7 @@ def main(argv=None) -> int:
     evaluate.add_argument("--data", default=None, help="MNIST .npz, for the 'real' row")
     evaluate.add_argument("--markdown", action="store_true", help="print a Markdown table")
     evaluate.add_argument("--no-ema", action="store_true", help="score the raw generator weights, not their moving average")
+    evaluate.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
 
     bench = commands.add_parser("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
@@ -128,7 +131,8 @@ def _sample(args) -> int:
     out = Path(args.out)
     if out.suffix not in (".png", ".npz"):
         raise ValueError(f"--out must end in .png or .npz, got {out}")
-    generator = load_generator(args.model, architecture=args.architecture, use_ema=not args.no_ema)
+    generator = load_generator(args.model, architecture=args.architecture, use_ema=not args.no_ema,
+                               truncation_psi=args.psi)
     images = generator.sample(args.n, args.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
@@ -166,8 +170,9 @@ def _evaluate(args) -> int:
         elif name == "noise":
             row = evaluate_noise(evaluator, args.n, seeds)
         else:
-            label = f"{name} (raw weights)" if args.no_ema else str(name)
-            row = evaluate_generator(load_generator(name, use_ema=not args.no_ema), evaluator, args.n, seeds, name=label)
+            label = str(name) + (" (raw weights)" if args.no_ema else "") + (f" psi={args.psi:g}" if args.psi is not None else "")
+            generator = load_generator(name, use_ema=not args.no_ema, truncation_psi=args.psi)
+            row = evaluate_generator(generator, evaluator, args.n, seeds, name=label)
         rows.append(row)
         print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(format_table(rows, markdown=args.markdown))

@@ -137,7 +137,7 @@ class PretrainedGenerator:
     def generate(self, latent) -> np.ndarray:
         """float32 images ``[N, 28, 28, 1]`` in [-1, 1] for a latent batch ``[N, latent_dim]``."""
         latent = np.asarray(latent, np.float32)
-        expected = tuple(self.network.input_shape[1:])
+        expected = self.latent(1).shape[1:]
         if latent.ndim != 2 or latent.shape[1:] != expected:
             raise ValueError(f"latent must have shape [N, {expected[0]}], got {latent.shape}")
         return np.asarray(self.network(latent, training=False))
@@ -149,7 +149,8 @@ class PretrainedGenerator:
         return to_pixels(self.generate(self.latent(count, seed)))
 
 
-def load_generator(name_or_path, models_dir=None, architecture: str | None = None, use_ema: bool = True):
+def load_generator(name_or_path, models_dir=None, architecture: str | None = None, use_ema: bool = True,
+                   truncation_psi: float | None = None):
     """Load a trained generator from ``saved_models/<name>`` or from a directory.
 
     Args:
@@ -159,6 +160,7 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
         architecture: the architecture the caller expects; a checkpoint of another one is an
             error. A name given as ``name_or_path`` is expected too.
         use_ema: take the moving average of the generator's weights when the checkpoint has it.
+        truncation_psi: sample with the truncation trick at this psi (StyleGAN only; 1 = off).
 
     Returns:
         A :class:`PretrainedGenerator`.
@@ -169,6 +171,10 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
     if not any(name.startswith(f"{part}/") for name in stored):
         raise CheckpointError(f"{checkpoint_path} holds no generator weights")
     network = ARCHITECTURES[stored_name].build_generator(config)
+    if truncation_psi is not None:
+        if not hasattr(network, "truncation_psi"):
+            raise ValueError(f"a {stored_name} generator has no truncation trick (StyleGAN has)")
+        network.truncation_psi = float(truncation_psi)
     restore(network, part, checkpoint_path, f"a {stored_name} generator built from {directory / CONFIG_FILE}")
     epochs = int(tf.train.load_checkpoint(checkpoint_path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
     return PretrainedGenerator(network, stored_name, config, directory, epochs)

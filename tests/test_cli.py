@@ -104,3 +104,8 @@ def test_evaluate_prints_a_table_row_per_model(model_dir, capsys):
     assert lines[0].startswith("| model | samples × seeds | FD | CS |")
     assert lines[2].startswith("| noise (uniform pixels) | 300 × 2 |")
     assert lines[3].startswith(f"| {model_dir} | 300 × 2 |")
+
+
+def test_truncation_is_refused_for_a_model_without_it(model_dir, tmp_path, capsys):
+    assert main(["sample", str(model_dir), "--psi", "0.7", "--out", str(tmp_path / "x.png")]) == 2
+    assert "no truncation trick" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from gankit.models import dcgan, infogan, lsgan, wgan
+from gankit.models import dcgan, infogan, lsgan, stylegan, wgan
 
 
 def gaussian_latent(config, count: int, seed: int) -> np.ndarray:
@@ -47,6 +47,7 @@ ARCHITECTURES = {
     "lsgan": Architecture("lsgan", lsgan.LSGANConfig, lsgan.build_generator, lsgan.build_gan),
     "infogan": Architecture("infogan", infogan.InfoGANConfig, infogan.build_generator, infogan.build_gan,
                             infogan.sample_latent),
+    "stylegan": Architecture("stylegan", stylegan.StyleGANConfig, stylegan.build_generator, stylegan.build_gan),
 }
 
 
