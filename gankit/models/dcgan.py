@@ -103,21 +103,26 @@ def build_gan(
     generator_loss_fn=losses.non_saturating_generator_loss,
     discriminator_loss_fn=losses.minimax_discriminator_loss,
     name: str = "dcgan",
+    generator: keras.Model | None = None,
+    discriminator: keras.Model | None = None,
+    discriminator_penalty=None,
     **compile_kwargs,
 ) -> GAN:
     """The compiled DCGAN: its two networks, Adam(2e-4, 0.5) for each, the non-saturating loss.
 
     Another loss pair on the same networks (LSGAN's) is passed as ``generator_loss_fn`` and
-    ``discriminator_loss_fn``.
+    ``discriminator_loss_fn``; other networks trained the same way (StyleGAN's) as
+    ``generator`` and ``discriminator``, with an optional ``discriminator_penalty``.
     """
     config = config or DCGANConfig()
     gan = GAN(
-        build_generator(config),
-        build_discriminator(config),
+        generator if generator is not None else build_generator(config),
+        discriminator if discriminator is not None else build_discriminator(config),
         latent_dim=config.latent_dim,
         ema_decay=config.ema_decay,
         seed=config.seed,
         name=name,
+        discriminator_penalty=discriminator_penalty,
     )
     gan.compile(
         generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),

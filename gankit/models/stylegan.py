@@ -42,11 +42,13 @@ import math
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
 from gankit import losses
 from gankit.gan import GAN
+from gankit.latent import interpolate
 from gankit.models import dcgan
 
 BLOCK_SIZES = (7, 14, 28)  # the side of each synthesis block's feature maps
@@ -224,10 +226,11 @@ class StyleGenerator(keras.Model):
             w = dense(w)
         return w
 
-    def synthesize(self, styles, noise_seed=None):
+    def synthesize(self, styles, noise_seed=None, shared_noise: bool = False):
         """Images for styles ``[batch, 6, style_dim]`` (one w per layer) or ``[batch, style_dim]``
         (the same w everywhere). ``noise_seed`` (an int) fixes the per-pixel noise; None draws
-        fresh noise from the generator's seed generator."""
+        fresh noise from the generator's seed generator. ``shared_noise`` gives every image the
+        same noise images, so that a figure's images differ by their styles alone."""
         styles = tf.convert_to_tensor(styles, tf.float32)
         if styles.shape.rank == 2:
             styles = tf.repeat(styles[:, None, :], num_style_layers(), axis=1)
@@ -244,7 +247,7 @@ class StyleGenerator(keras.Model):
                     x = self.upsample(x)
                 x = self.convolutions[layer](x)
             size = BLOCK_SIZES[block]
-            shape = tf.stack([batch, size, size, 1])
+            shape = tf.stack([1 if shared_noise else batch, size, size, 1])
             if noise_seed is None:
                 noise = keras.random.normal(shape, seed=self.seed_generator)
             else:
@@ -294,6 +297,65 @@ class StyleGenerator(keras.Model):
         return {"config": dataclasses.asdict(self.config), "name": self.name}
 
 
+def style_mixing_grid(generator: StyleGenerator, row_z, column_z, crossover: int, noise_seed: int = 0):
+    """Images for the style-mixing figure, ``[(rows + 1) * (columns + 1), 28, 28, 1]`` in [-1, 1].
+
+    Row 0 holds the column sources, column 0 the row sources (the corner is blank, -1); cell
+    (i, j) (all with the same noise) takes the styles of the blocks before ``crossover`` (the coarse ones) from row source i
+    and the rest (the fine ones) from column source j.
+    """
+    row_w, column_w = generator.map(row_z), generator.map(column_z)
+    rows, columns = int(row_w.shape[0]), int(column_w.shape[0])
+    first = tf.repeat(row_w, columns, axis=0)  # [rows * columns, style_dim], row-major
+    second = tf.tile(column_w, [rows, 1])
+    draw = functools.partial(generator.synthesize, noise_seed=noise_seed, shared_noise=True)
+    mixed = draw(generator.mix(first, second, crossover)).numpy()
+    sources_top, sources_left = draw(column_w).numpy(), draw(row_w).numpy()
+    blank = -np.ones_like(sources_top[:1])
+    lines = [np.concatenate([blank, sources_top])]
+    for row in range(rows):
+        lines.append(np.concatenate([sources_left[row:row + 1], mixed[row * columns:(row + 1) * columns]]))
+    return np.concatenate(lines)
+
+
+def interpolation(generator: StyleGenerator, z_start, z_end, steps: int, space: str, noise_seed: int = 0):
+    """Images along a path between two latents ``[steps, 28, 28, 1]``: spherical in Z (``space
+    = "z"``, each point mapped to w) or a straight line between the two w's (``space = "w"``).
+    Both paths share their end points (and the noise), so they differ only in between."""
+    if space == "z":
+        points = interpolate(np.asarray(z_start), np.asarray(z_end), steps, spherical=True)
+        w = generator.map(points)
+    elif space == "w":
+        ends = generator.map(np.stack([z_start, z_end]).astype(np.float32))
+        weights = tf.linspace(0.0, 1.0, steps)[:, None]
+        w = (1.0 - weights) * ends[0] + weights * ends[1]
+    else:
+        raise ValueError(f"space must be 'z' or 'w', got {space!r}")
+    return generator.synthesize(w, noise_seed=noise_seed, shared_noise=True).numpy()
+
+
+def describe(generator: StyleGenerator) -> str:
+    """A table of the generator: the mapping network, then one line per synthesis layer (its
+    feature-map shape, and the parameters of its convolution, noise scale and AdaIN affine map)."""
+    config = generator.config
+    mapping = sum(layer.count_params() for layer in generator.mapping_layers)
+    rows = [("part", "output", "params"),
+            (f"mapping: {config.mapping_layers} dense", f"w ({config.style_dim},)", f"{mapping:,}"),
+            ("running mean of w (not trained)", f"({config.style_dim},)", f"{config.style_dim:,}"),
+            ("constant", str(tuple(generator.constant.shape[1:])), f"{int(tf.size(generator.constant)):,}")]
+    for layer, block in enumerate(block_of_layer()):
+        size, width = BLOCK_SIZES[block], generator.adain_layers[layer].channels
+        parts = [generator.convolutions[layer], generator.noise_layers[layer], generator.adain_layers[layer]]
+        params = sum(part.count_params() for part in parts if part is not None)
+        upsample = "upsample, " if layer > 0 and layer % LAYERS_PER_BLOCK == 0 else ""
+        convolution = "conv 3x3, " if layer > 0 else ""
+        rows.append((f"layer {layer}: {upsample}{convolution}noise, AdaIN", str((size, size, width)), f"{params:,}"))
+    rows.append(("to_image: conv 1x1, tanh", "(28, 28, 1)", f"{generator.to_image.count_params():,}"))
+    rows.append(("total", "", f"{generator.count_params():,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows)
+
+
 def _leaky_relu(x):
     return tf.nn.leaky_relu(x, 0.2)
 
@@ -312,22 +374,14 @@ def build_discriminator(config: StyleGANConfig) -> keras.Model:
 
 
 def build_gan(config: StyleGANConfig | None = None, **compile_kwargs) -> GAN:
-    """The compiled StyleGAN: non-saturating loss, R1 on real images, Adam for both networks."""
+    """The compiled StyleGAN: the non-saturating loss with R1 on real images, Adam for both
+    networks, trained exactly as DCGAN is (:func:`gankit.models.dcgan.build_gan`)."""
     config = config or StyleGANConfig()
-    gan = GAN(
-        build_generator(config),
-        build_discriminator(config),
-        latent_dim=config.latent_dim,
-        ema_decay=config.ema_decay,
-        seed=config.seed,
+    return dcgan.build_gan(
+        config,
         name="stylegan",
+        generator=build_generator(config),
+        discriminator=build_discriminator(config),
         discriminator_penalty=functools.partial(losses.r1_penalty, weight=config.r1_weight),
-    )
-    gan.compile(
-        generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
-        discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
-        generator_loss_fn=losses.non_saturating_generator_loss,
-        discriminator_loss_fn=losses.minimax_discriminator_loss,
         **compile_kwargs,
     )
-    return gan
