@@ -172,3 +172,12 @@ def test_interpolation_paths_share_their_end_points(tiny_stylegan):
     np.testing.assert_allclose(in_z[[0, -1]], in_w[[0, -1]], atol=1e-5)
     with pytest.raises(ValueError, match="space"):
         stylegan.interpolation(generator, start, end, 5, "x")
+
+
+def test_discriminator_is_dcgans_without_batch_norm_and_he_initialised():
+    config = stylegan.StyleGANConfig()
+    discriminator = stylegan.build_discriminator(config)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in discriminator.layers)
+    first = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D))
+    fan_in = config.kernel_size ** 2 * 1
+    assert np.std(first.kernel.numpy()) == pytest.approx(math.sqrt(2 / fan_in), rel=0.15)

@@ -73,28 +73,31 @@ def build_generator(config: DCGANConfig) -> keras.Model:
     return keras.Model(latent, image, name="dcgan_generator")
 
 
-def build_discriminator(config: DCGANConfig, batch_norm: bool = True, name: str = "dcgan_discriminator") -> keras.Model:
+def build_discriminator(config: DCGANConfig, batch_norm: bool = True, name: str = "dcgan_discriminator",
+                        initializer=None) -> keras.Model:
     """image [batch, 28, 28, 1] -> one raw score [batch, 1] (no sigmoid; the loss applies it).
 
     ``batch_norm=False`` drops the batch norm of the 7x7 layer (and gives that layer a bias):
     the WGAN-GP critic needs it, because the gradient penalty is per image and batch norm
-    makes each image's score depend on the rest of its batch.
+    makes each image's score depend on the rest of its batch. ``initializer(seed)`` replaces
+    the paper's N(0, 0.02) weights.
     """
+    init = initializer or _init
     image = keras.Input((28, 28, 1), name="image")
     width = config.discriminator_filters
     x = layers.Conv2D(
-        width, config.kernel_size, strides=2, padding="same", kernel_initializer=_init(config.seed + 3),
+        width, config.kernel_size, strides=2, padding="same", kernel_initializer=init(config.seed + 3),
     )(image)  # [batch, 14, 14, d]; no batch norm on the input layer
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(
         2 * width, config.kernel_size, strides=2, padding="same", use_bias=not batch_norm,
-        kernel_initializer=_init(config.seed + 4),
+        kernel_initializer=init(config.seed + 4),
     )(x)  # [batch, 7, 7, 2d]
     if batch_norm:
         x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
-    logit = layers.Dense(1, kernel_initializer=_init(config.seed + 5), name="logit")(x)
+    logit = layers.Dense(1, kernel_initializer=init(config.seed + 5), name="logit")(x)
     return keras.Model(image, logit, name=name)
 
 
@@ -106,13 +109,15 @@ def build_gan(
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
     discriminator_penalty=None,
+    make_optimizer=None,
     **compile_kwargs,
 ) -> GAN:
     """The compiled DCGAN: its two networks, Adam(2e-4, 0.5) for each, the non-saturating loss.
 
     Another loss pair on the same networks (LSGAN's) is passed as ``generator_loss_fn`` and
     ``discriminator_loss_fn``; other networks trained the same way (StyleGAN's) as
-    ``generator`` and ``discriminator``, with an optional ``discriminator_penalty``.
+    ``generator`` and ``discriminator``, with an optional ``discriminator_penalty`` and
+    ``make_optimizer`` (called once per network; default: Adam with the config's settings).
     """
     config = config or DCGANConfig()
     gan = GAN(
@@ -124,9 +129,10 @@ def build_gan(
         name=name,
         discriminator_penalty=discriminator_penalty,
     )
+    make_optimizer = make_optimizer or (lambda: keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1))
     gan.compile(
-        generator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
-        discriminator_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
+        generator_optimizer=make_optimizer(),
+        discriminator_optimizer=make_optimizer(),
         generator_loss_fn=generator_loss_fn,
         discriminator_loss_fn=discriminator_loss_fn,
         **compile_kwargs,
