@@ -134,7 +134,19 @@ def test_stylegan_trains_resumes_and_samples_through_the_registry(tiny_stylegan,
     # The sampling copy (EMA) is a StyleGenerator too, with its own running mean of w.
     assert isinstance(gan.ema_generator, stylegan.StyleGenerator)
     loaded = checkpoints.load_generator(directory, architecture="stylegan")
-    np.testing.assert_allclose(loaded.network.w_average.numpy(), gan.ema_generator.w_average.numpy())
+    # Every weight of the sampling copy is in the checkpoint and comes back (none left at its
+    # initial value: sublayers held in lists would be silently missing from a tf checkpoint).
+    # w average and constant, mapping kernels and biases, 5 convolutions, 6 noise scales,
+    # 6 AdaIN affine maps, the output convolution.
+    expected = 2 + 2 * tiny_stylegan.mapping_layers + 2 * 5 + 6 + 2 * 6 + 2
+    assert len(loaded.network.weights) == len(gan.ema_generator.weights) == expected
+    stored = {name.split("/")[1] for name, _ in tf.train.list_variables(str(directory / "ckpt-2"))
+              if name.startswith("ema_generator/")}
+    assert {"mapping", "conv_1", "noise_5", "adain_0", "to_image", "constant", "w_average"} <= stored
+    for restored, trained in zip(loaded.network.weights, gan.ema_generator.weights):
+        np.testing.assert_array_equal(restored.numpy(), trained.numpy(), err_msg=trained.path)
+    z = np.random.default_rng(1).standard_normal((4, 8)).astype(np.float32)
+    np.testing.assert_allclose(loaded.generate(z), gan.generate(z).numpy(), atol=1e-6)
     images = loaded.sample(5, seed=0)
     assert images.shape == (5, 28, 28) and images.dtype == np.uint8
     np.testing.assert_array_equal(loaded.sample(5, seed=0), images)

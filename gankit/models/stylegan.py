@@ -203,32 +203,44 @@ class StyleGenerator(keras.Model):
             shape=(1, BLOCK_SIZES[0], BLOCK_SIZES[0], widths[0]),
             initializer=keras.initializers.RandomNormal(stddev=1.0, seed=config.seed + 600), name="constant",
         )
-        self.mapping_layers = [
+        # Sublayers are attributes one by one (or inside a Sequential), never plain lists: a
+        # tf.train.Checkpoint follows attributes, and silently leaves out layers kept in lists.
+        self.mapping = keras.Sequential([
             ScaledDense(config.style_dim, config.mapping_lr_multiplier, activation=_leaky_relu,
                         seed=config.seed + 100 + index, name=f"mapping_{index}")
             for index in range(config.mapping_layers)
-        ]
+        ], name="mapping")
         self.upsample = layers.UpSampling2D(2, interpolation="bilinear")
-        self.convolutions, self.noise_layers, self.adain_layers = [], [], []
         for layer, block in enumerate(block_of_layer()):
             width = widths[block]
             # The first layer of the first block starts from the constant: no convolution.
-            self.convolutions.append(None if layer == 0 else layers.Conv2D(
-                width, 3, padding="same", kernel_initializer=keras.initializers.HeNormal(seed=config.seed + 200 + layer),
-                name=f"conv_{layer}"))
-            self.noise_layers.append(NoiseInjection(name=f"noise_{layer}"))
-            self.adain_layers.append(AdaIN(width, seed=config.seed + 300 + layer, name=f"adain_{layer}"))
+            if layer > 0:
+                setattr(self, f"conv_{layer}", layers.Conv2D(
+                    width, 3, padding="same", name=f"conv_{layer}",
+                    kernel_initializer=keras.initializers.HeNormal(seed=config.seed + 200 + layer)))
+            setattr(self, f"noise_{layer}", NoiseInjection(name=f"noise_{layer}"))
+            setattr(self, f"adain_{layer}", AdaIN(width, seed=config.seed + 300 + layer, name=f"adain_{layer}"))
         self.to_image = layers.Conv2D(1, 1, kernel_initializer=keras.initializers.GlorotUniform(seed=config.seed + 400),
                                       name="to_image")
         self.seed_generator = keras.random.SeedGenerator(config.seed + 500)
 
+    @property
+    def convolutions(self) -> list:
+        """Each style layer's convolution (None for the first, which is the constant)."""
+        return [getattr(self, f"conv_{layer}", None) for layer in range(num_style_layers())]
+
+    @property
+    def noise_layers(self) -> list:
+        return [getattr(self, f"noise_{layer}") for layer in range(num_style_layers())]
+
+    @property
+    def adain_layers(self) -> list:
+        return [getattr(self, f"adain_{layer}") for layer in range(num_style_layers())]
+
     # ---------------------------------------------------------------- the two networks
     def map(self, z):
         """w [batch, style_dim] for z [batch, latent_dim]."""
-        w = normalize_latent(tf.convert_to_tensor(z, tf.float32))
-        for dense in self.mapping_layers:
-            w = dense(w)
-        return w
+        return self.mapping(normalize_latent(tf.convert_to_tensor(z, tf.float32)))
 
     def synthesize(self, styles, noise_seed=None, shared_noise: bool = False):
         """Images for styles ``[batch, 6, style_dim]`` (one w per layer) or ``[batch, style_dim]``
@@ -342,7 +354,7 @@ def describe(generator: StyleGenerator) -> str:
     """A table of the generator: the mapping network, then one line per synthesis layer (its
     feature-map shape, and the parameters of its convolution, noise scale and AdaIN affine map)."""
     config = generator.config
-    mapping = sum(layer.count_params() for layer in generator.mapping_layers)
+    mapping = generator.mapping.count_params()
     rows = [("part", "output", "params"),
             (f"mapping: {config.mapping_layers} dense", f"w ({config.style_dim},)", f"{mapping:,}"),
             ("running mean of w (not trained)", f"({config.style_dim},)", f"{config.style_dim:,}"),
