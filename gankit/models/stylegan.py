@@ -29,9 +29,10 @@ the synthesis network and discriminator (He-initialised convolutions with Adam t
 and the truncation cutoff (we truncate every layer).
 
 The discriminator is DCGAN's without batch norm (the R1 penalty is per image, and batch norm
-couples the images of a batch); the loss is the paper's non-saturating pair with the R1 penalty
-on real images (:func:`gankit.losses.r1_penalty`), both plugged into the shared
-:class:`gankit.gan.GAN` by composition.
+couples the images of a batch) and He-initialised; the loss is the paper's non-saturating pair
+with the R1 penalty on real images (:func:`gankit.losses.r1_penalty`), the optimiser the paper's
+Adam (lr 1e-3, betas 0 and 0.99); all of it plugs into the shared :class:`gankit.gan.GAN` by
+composition.
 """
 
 from __future__ import annotations
@@ -317,8 +318,8 @@ def style_mixing_grid(generator: StyleGenerator, row_z, column_z, crossover: int
     """Images for the style-mixing figure, ``[(rows + 1) * (columns + 1), 28, 28, 1]`` in [-1, 1].
 
     Row 0 holds the column sources, column 0 the row sources (the corner is blank, -1); cell
-    (i, j) (all with the same noise) takes the styles of the blocks before ``crossover`` (the coarse ones) from row source i
-    and the rest (the fine ones) from column source j.
+    (i, j) takes the styles of the blocks before ``crossover`` (the coarse ones) from row source
+    i and the rest (the fine ones) from column source j. Every image gets the same noise.
     """
     row_w, column_w = generator.map(row_z), generator.map(column_z)
     rows, columns = int(row_w.shape[0]), int(column_w.shape[0])
