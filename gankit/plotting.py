@@ -141,3 +141,19 @@ def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: float = 5.
     duration = durations if len(pictures) > 1 else durations[0]
     imageio.imwrite(path, np.stack(pictures), duration=duration, loop=0)
     return path
+
+
+def show_epoch_grids(frames, count: int = 4, size: float = 4.0):
+    """A figure of ``count`` of the per-epoch grid PNGs (``grids/epoch_NNN.png``), evenly spread
+    from the first to the last, each titled with its epoch."""
+    frames = sorted(Path(frame) for frame in frames)
+    if not frames:
+        raise ValueError("no grid images to show")
+    chosen = [frames[i] for i in np.unique(np.linspace(0, len(frames) - 1, count).astype(int))]
+    figure, axes = plt.subplots(1, len(chosen), figsize=(size * len(chosen), size + 0.3), squeeze=False)
+    for axis, path in zip(axes[0], chosen):
+        axis.imshow(imageio.imread(path), cmap="gray")
+        axis.set_title(f"after epoch {int(path.stem.split('_')[-1])}")
+        axis.set_axis_off()
+    figure.tight_layout()
+    return figure

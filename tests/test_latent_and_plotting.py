@@ -99,3 +99,12 @@ def test_quality_plot_can_show_the_critics_wasserstein_estimate():
     assert [line.get_label() for line in top.get_lines()] == ["critic's W estimate (epoch mean)"]
     assert list(top.get_lines()[0].get_ydata()) == [4.0, 2.5]
     assert top.get_ylabel() == "W"
+
+
+def test_show_epoch_grids_spreads_the_chosen_epochs(tmp_path):
+    for epoch in range(1, 8):
+        plotting.save_image(np.full((10, 10), epoch * 30, np.uint8), tmp_path / f"epoch_{epoch:03d}.png", scale=1)
+    figure = plotting.show_epoch_grids(sorted(tmp_path.glob("epoch_*.png")), count=4)
+    assert [axis.get_title() for axis in figure.axes] == ["after epoch 1", "after epoch 3", "after epoch 5", "after epoch 7"]
+    with pytest.raises(ValueError, match="no grid"):
+        plotting.show_epoch_grids([])
