@@ -62,3 +62,10 @@ def test_paper_optimizer_settings():
         assert isinstance(optimizer, keras.optimizers.Adam)
         assert float(optimizer.learning_rate) == np.float32(2e-4)
         assert optimizer.beta_1 == 0.5
+
+
+def test_generator_can_have_its_own_learning_rate():
+    gan = dcgan.build_gan(DCGANConfig(filters=4, latent_dim=8, generator_learning_rate=1e-3))
+    assert float(gan.generator_optimizer.learning_rate) == np.float32(1e-3)
+    assert float(gan.discriminator_optimizer.learning_rate) == np.float32(2e-4)
+    assert gan.generator_optimizer.beta_1 == gan.discriminator_optimizer.beta_1 == 0.5

@@ -36,6 +36,7 @@ class DCGANConfig:
     discriminator_filters: int = 64  # discriminator: channels at 14x14; the 7x7 layer has 2x this
     kernel_size: int = 4  # 4x4 kernels with stride 2 tile the output evenly (no checkerboard)
     learning_rate: float = 2e-4  # Adam, both networks (the paper's setting)
+    generator_learning_rate: float | None = None  # the generator's own rate; None: learning_rate
     beta_1: float = 0.5  # Adam's first-moment decay (the paper's setting; 0.9 oscillates)
     ema_decay: float = 0.999  # generator weight average used for sampling; None turns it off
     batch_size: int = 64  # images per step
@@ -117,7 +118,8 @@ def build_gan(
     Another loss pair on the same networks (LSGAN's) is passed as ``generator_loss_fn`` and
     ``discriminator_loss_fn``; other networks trained the same way (StyleGAN's) as
     ``generator`` and ``discriminator``, with an optional ``discriminator_penalty`` and
-    ``make_optimizer`` (called once per network; default: Adam with the config's settings).
+    ``make_optimizer`` (called once per network; default: Adam with the config's settings,
+    the generator at ``generator_learning_rate`` when one is set).
     """
     config = config or DCGANConfig()
     gan = GAN(
@@ -129,10 +131,15 @@ def build_gan(
         name=name,
         discriminator_penalty=discriminator_penalty,
     )
-    make_optimizer = make_optimizer or (lambda: keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1))
+    if make_optimizer is None:
+        adam = lambda rate: keras.optimizers.Adam(rate, beta_1=config.beta_1)  # noqa: E731
+        generator_optimizer = adam(config.generator_learning_rate or config.learning_rate)
+        discriminator_optimizer = adam(config.learning_rate)
+    else:
+        generator_optimizer, discriminator_optimizer = make_optimizer(), make_optimizer()
     gan.compile(
-        generator_optimizer=make_optimizer(),
-        discriminator_optimizer=make_optimizer(),
+        generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer,
         generator_loss_fn=generator_loss_fn,
         discriminator_loss_fn=discriminator_loss_fn,
         **compile_kwargs,
