@@ -45,7 +45,29 @@ def make_checkpoint(gan, epoch: tf.Variable) -> tf.train.Checkpoint:
     )
     if gan.ema_generator is not None:
         parts["ema_generator"] = gan.ema_generator
-    return tf.train.Checkpoint(**parts)
+    checkpoint = tf.train.Checkpoint(**parts)
+    for name in ("generator", "discriminator", "ema_generator"):
+        missing = untracked_weights(checkpoint, parts[name]) if name in parts else []
+        if missing:
+            raise CheckpointError(
+                f"the {name} has {len(missing)} weight(s) that a checkpoint would not save "
+                f"({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}): tf.train.Checkpoint "
+                "does not follow layers kept in Python lists; keep them as attributes"
+            )
+    return checkpoint
+
+
+def untracked_weights(checkpoint: tf.train.Checkpoint, network) -> list[str]:
+    """Paths of ``network``'s weights that ``checkpoint`` cannot reach, so would not save.
+
+    Keras tracks a layer's weights however its sublayers are held, but ``tf.train.Checkpoint``
+    follows only attributes it knows: sublayers in a plain list are silently left out.
+    """
+    reachable = {id(item) for item in tf.train.TrackableView(checkpoint).descendants()}
+    return [
+        weight.path for weight in network.weights
+        if id(weight) not in reachable and id(getattr(weight, "value", None)) not in reachable
+    ]
 
 
 def write_config(directory, architecture: str, config) -> None:

@@ -187,3 +187,32 @@ def test_checkpoint_that_does_not_fit_its_config(trained_dir, tiny_config):
     checkpoints.write_config(directory, "dcgan", dataclasses.replace(tiny_config, filters=6))
     with pytest.raises(checkpoints.CheckpointError, match="does not fit"):
         checkpoints.load_generator(directory)
+
+
+class ListHeldGenerator(keras.Model):
+    """Keeps its layers in a Python list, which tf.train.Checkpoint does not follow."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.stack = [keras.layers.Dense(28 * 28, activation="tanh"), keras.layers.Reshape((28, 28, 1))]
+
+    def call(self, z, training=False):
+        for layer in self.stack:
+            z = layer(z)
+        return z
+
+
+def test_checkpoint_refuses_a_network_whose_weights_it_would_not_save(tiny_config):
+    generator = ListHeldGenerator()
+    generator(tf.zeros((1, tiny_config.latent_dim)))
+    gan = dcgan.build_gan(tiny_config, generator=generator)
+    with pytest.raises(checkpoints.CheckpointError, match="2 weight.*would not save.*dense.*kernel"):
+        checkpoints.make_checkpoint(gan, tf.Variable(0))
+
+
+def test_every_registered_architecture_checkpoints_all_its_weights():
+    for name in models.ARCHITECTURES:
+        gan = models.get_architecture(name).build_gan()
+        checkpoint = checkpoints.make_checkpoint(gan, tf.Variable(0))
+        for network in (gan.generator, gan.discriminator):
+            assert network.weights and checkpoints.untracked_weights(checkpoint, network) == []
