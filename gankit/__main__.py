@@ -6,24 +6,64 @@
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
     python -m gankit sample stylegan --psi 0.7 --out img/stylegan_truncated.png
     python -m gankit benchmark dcgan                               # training images/s
+
+TensorFlow's C++ log lines (CUDA, oneDNN, CPU features) are kept off the terminal unless
+``--verbose`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set by the user.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from gankit.models import ARCHITECTURES
+
+def quiet_tensorflow(verbose: bool = False) -> None:
+    """Import TensorFlow without its C++ start-up log lines, unless asked for them.
+
+    ``TF_CPP_MIN_LOG_LEVEL=3`` silences most of them, but some are written before TensorFlow
+    reads that variable (absl's "log messages before InitializeLog", the CUDA probe), so the
+    process's stderr is also pointed at a temporary file while TensorFlow loads and looks for
+    devices. Whatever it caught is replayed if the import fails.
+    """
+    if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the device probe logs too
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gankit", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    quiet_tensorflow(verbose="--verbose" in argv)
+    from gankit.models import ARCHITECTURES
 
-    train = commands.add_parser("train", help="train an architecture (resumes an existing run)")
+    parser = argparse.ArgumentParser(prog="python -m gankit", description=__doc__.splitlines()[0])
+    # Every command takes --verbose (TensorFlow's C++ log lines on stderr).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show TensorFlow's C++ log lines")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_command = lambda name, **kwargs: commands.add_parser(name, parents=[common], **kwargs)  # noqa: E731
+
+    train = add_command("train", help="train an architecture (resumes an existing run)")
     train.add_argument("architecture", choices=sorted(ARCHITECTURES))
     train.add_argument("--epochs", type=int, required=True, help="total epochs to reach")
     train.add_argument("--out", required=True, help="model directory (checkpoints, history, grids)")
@@ -37,7 +77,7 @@ def main(argv=None) -> int:
     train.add_argument("--fd-every", type=int, default=1,
                        help="Fréchet distance of 2,000 samples every N epochs, into the history (0: off)")
 
-    sample = commands.add_parser("sample", help="draw digits from a trained model")
+    sample = add_command("sample", help="draw digits from a trained model")
     sample.add_argument("model", help="a model name in saved_models/ (e.g. dcgan) or a directory")
     sample.add_argument("--n", type=int, default=64, help="number of digits")
     sample.add_argument("--seed", type=int, default=0)
@@ -46,12 +86,12 @@ def main(argv=None) -> int:
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
     sample.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
 
-    classify = commands.add_parser("classifier", help="train the MNIST classifier behind the metrics")
+    classify = add_command("classifier", help="train the MNIST classifier behind the metrics")
     classify.add_argument("--epochs", type=int, default=4)
     classify.add_argument("--out", default="saved_models/classifier")
     classify.add_argument("--data", default=None, help="MNIST .npz (default: $GANKIT_MNIST, else download)")
 
-    evaluate = commands.add_parser("evaluate", help="score a model (or 'real', 'noise') by the metrics")
+    evaluate = add_command("evaluate", help="score a model (or 'real', 'noise') by the metrics")
     evaluate.add_argument("models", nargs="+", help="model names or directories; 'real' and 'noise' for the reference rows")
     evaluate.add_argument("--n", type=int, default=10_000, help="samples per seed")
     evaluate.add_argument("--seeds", type=int, default=3, help="how many sampling seeds")
@@ -60,7 +100,7 @@ def main(argv=None) -> int:
     evaluate.add_argument("--no-ema", action="store_true", help="score the raw generator weights, not their moving average")
     evaluate.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
 
-    bench = commands.add_parser("benchmark", help="measure training images per second")
+    bench = add_command("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
     bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
     bench.add_argument("--repeats", type=int, default=3)

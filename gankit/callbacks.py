@@ -1,4 +1,5 @@
-"""Side effects of training, as Keras callbacks: history, sample grids, checkpoints.
+"""Side effects of training, as Keras callbacks: history, sample grids, checkpoints, and the
+guard that stops a run whose losses are no longer finite.
 
 At the end of every epoch they run in the order the trainer lists them -- history, grid,
 checkpoint -- so that a checkpoint on disk never runs ahead of the history and grids. A run
@@ -7,8 +8,7 @@ stopped at any point resumes from the last checkpoint and trims whatever was wri
 
 from __future__ import annotations
 
-import json
-import os
+import math
 import time
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from gankit.data import to_pixels
 from gankit.plotting import image_grid, save_image
+from gankit.storage import CheckpointError, read_json, write_json
 
 HISTORY_FILE = "history.json"
 GRID_FOLDER = "grids"
@@ -28,8 +29,14 @@ def empty_history(names) -> dict:
 
 def load_history(path) -> dict:
     """The history written by :class:`LossHistory`: ``{"steps": {"step": [...], name: [...]},
-    "epochs": [{"epoch", "step", "seconds", name: epoch mean, ...}, ...]}``."""
-    return json.loads(Path(path).read_text())
+    "epochs": [{"epoch", "step", "seconds", name: epoch mean, ...}, ...]}``.
+
+    Raises :class:`gankit.storage.CheckpointError` for a missing or damaged file."""
+    remedy = "delete it to start the history afresh (the checkpoint does not need it)"
+    history = read_json(path, "the training history", remedy)
+    if not isinstance(history.get("steps"), dict) or not isinstance(history.get("epochs"), list):
+        raise CheckpointError(f"{path} (the training history) lacks its 'steps' or 'epochs'; {remedy}")
+    return history
 
 
 def trim_history(history: dict, last_step: int, last_epoch: int) -> dict:
@@ -38,13 +45,6 @@ def trim_history(history: dict, last_step: int, last_epoch: int) -> dict:
     steps = {name: values[:keep] for name, values in history["steps"].items()}
     epochs = [entry for entry in history["epochs"] if entry["epoch"] <= last_epoch]
     return {"steps": steps, "epochs": epochs}
-
-
-def _write_json_atomically(path: Path, payload) -> None:
-    # Written beside, then renamed: an interruption never leaves half a file.
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(payload))
-    os.replace(temporary, path)
 
 
 class LossHistory(keras.callbacks.Callback):
@@ -87,7 +87,44 @@ class LossHistory(keras.callbacks.Callback):
         }
         entry.update({name: round(float(value), 6) for name, value in (logs or {}).items()})
         self.history["epochs"].append(entry)
-        _write_json_atomically(self.path, self.history)
+        write_json(self.path, self.history)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; training stopped before anything of it was saved."""
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training at the first step that logs a NaN or infinite value.
+
+    It raises :class:`TrainingDiverged` from the end of that step, so the epoch never reaches
+    its checkpoint: the last good checkpoint stays the latest, and the same command resumes
+    from it (with, say, a lower learning rate in a new directory, or a new seed).
+
+    Args:
+        gan: the model being trained (its ``last_step_values`` are read after every step).
+        start_step: the optimizer step training resumes from.
+        epoch: the checkpoint's epoch counter (the number of epochs saved so far).
+    """
+
+    def __init__(self, gan, start_step: int = 0, epoch=None):
+        super().__init__()
+        self.gan = gan
+        self.step = start_step
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        values = {name: float(variable.numpy()) for name, variable in self.gan.last_step_values.items()}
+        bad = {name: value for name, value in values.items() if not math.isfinite(value)}
+        if bad:
+            saved = int(self.epoch.numpy()) if self.epoch is not None else None
+            kept = f"the checkpoint of epoch {saved} is kept" if saved else "no checkpoint was written"
+            raise TrainingDiverged(
+                f"training diverged at step {self.step}: "
+                + ", ".join(f"{name} = {value}" for name, value in bad.items())
+                + f"; stopped before saving, {kept}"
+            )
 
 
 class SampleGrid(keras.callbacks.Callback):

@@ -4,17 +4,19 @@ A model directory (``saved_models/dcgan``, or the ``--out`` of a training run) h
 
 * ``config.json`` -- the architecture's name and its config, enough to rebuild the networks;
 * ``checkpoint``, ``ckpt-N.index``, ``ckpt-N.data-*`` -- a ``tf.train.Checkpoint`` of both
-  networks, the generator's moving average, both optimizers, the noise seed state and the
-  number of finished epochs (the step count is the generator optimizer's ``iterations``);
+  networks, the generator's moving average, both optimizers, every random state (the training
+  noise's seed, and any seed generator a network holds) and the number of finished epochs (the
+  step count is the generator optimizer's ``iterations``);
 * ``history.json``, ``grids/``, ``training.gif``, ``losses.png`` -- written by training.
 
-Sampling restores only the generator (or its moving average): no optimizer is built.
+Sampling restores only the generator (or its moving average): no optimizer is built. A missing,
+truncated or corrupt file raises :class:`CheckpointError` naming the file and what to do.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,18 +25,25 @@ import tensorflow as tf
 
 from gankit.data import to_pixels
 from gankit.models import ARCHITECTURES, get_architecture
+from gankit.storage import CheckpointError, read_json, write_json
 
 CONFIG_FILE = "config.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-class CheckpointError(RuntimeError):
-    """A model directory is missing, incomplete, or holds another architecture."""
+NETWORKS = ("generator", "discriminator", "ema_generator")  # the checkpoint's parts that are networks
+DAMAGED = "delete the model directory to train afresh, or restore it from a copy"
 
 
 # ---------------------------------------------------------------------------- training side
 def make_checkpoint(gan, epoch: tf.Variable) -> tf.train.Checkpoint:
-    """Everything training needs to resume, under names the sampler can restore one by one."""
+    """Everything training needs to resume, under names the sampler can restore one by one.
+
+    Besides the networks' weights, a network can hold random state (a
+    ``keras.random.SeedGenerator``, such as StyleGAN's noise and style-mixing draws): Keras lists
+    it in ``network.variables`` but a ``tf.train.Checkpoint`` does not follow it, so it is saved
+    here explicitly as ``<network>_random_states``. Any variable that would still be left out
+    (a layer kept in a Python list, say) is refused with a :class:`CheckpointError`, so that a
+    resumed run can never silently differ from an uninterrupted one.
+    """
     parts = dict(
         generator=gan.generator,
         discriminator=gan.discriminator,
@@ -45,36 +54,91 @@ def make_checkpoint(gan, epoch: tf.Variable) -> tf.train.Checkpoint:
     )
     if gan.ema_generator is not None:
         parts["ema_generator"] = gan.ema_generator
+    for name in NETWORKS:
+        states = random_states(parts[name]) if name in parts else []
+        if states:
+            parts[f"{name}_random_states"] = states
     checkpoint = tf.train.Checkpoint(**parts)
-    for name in ("generator", "discriminator", "ema_generator"):
-        missing = untracked_weights(checkpoint, parts[name]) if name in parts else []
+    for name in NETWORKS:
+        missing = untracked_variables(checkpoint, parts[name]) if name in parts else []
         if missing:
             raise CheckpointError(
-                f"the {name} has {len(missing)} weight(s) that a checkpoint would not save "
+                f"the {name} has {len(missing)} variable(s) that a checkpoint would not save "
                 f"({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}): tf.train.Checkpoint "
                 "does not follow layers kept in Python lists; keep them as attributes"
             )
     return checkpoint
 
 
-def untracked_weights(checkpoint: tf.train.Checkpoint, network) -> list[str]:
-    """Paths of ``network``'s weights that ``checkpoint`` cannot reach, so would not save.
+def random_states(network) -> list:
+    """The variables ``network`` holds besides its weights: the states of its
+    ``keras.random.SeedGenerator`` objects, in Keras' (construction) order."""
+    weights = {id(weight) for weight in network.weights}
+    return [variable for variable in network.variables if id(variable) not in weights]
 
-    Keras tracks a layer's weights however its sublayers are held, but ``tf.train.Checkpoint``
-    follows only attributes it knows: sublayers in a plain list are silently left out.
+
+def untracked_variables(checkpoint: tf.train.Checkpoint, network) -> list[str]:
+    """Paths of ``network``'s variables (weights and random states) that ``checkpoint`` cannot
+    reach, so would not save.
+
+    Keras tracks a layer's variables however its sublayers are held, but ``tf.train.Checkpoint``
+    follows only attributes it knows: sublayers in a plain list, and seed generators, are
+    silently left out.
     """
     reachable = {id(item) for item in tf.train.TrackableView(checkpoint).descendants()}
     return [
-        weight.path for weight in network.weights
-        if id(weight) not in reachable and id(getattr(weight, "value", None)) not in reachable
+        variable.path for variable in network.variables
+        if id(variable) not in reachable and id(getattr(variable, "value", None)) not in reachable
     ]
 
 
+def restore_training(checkpoint: tf.train.Checkpoint, path: str) -> None:
+    """Restore a whole training checkpoint (to resume), or raise :class:`CheckpointError`.
+
+    A checkpoint written before random states were saved (StyleGAN's first one) is accepted
+    with a warning: its weights are restored and the networks' noise streams start afresh.
+    """
+    _check_files(path)
+    try:
+        status = checkpoint.restore(path)
+        try:
+            status.assert_existing_objects_matched()
+        except AssertionError:
+            stored = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+            parts = tf.train.TrackableView(checkpoint).children(checkpoint)
+            absent = sorted(name for name in parts if name not in stored)
+            if not absent or not all(name.endswith("_random_states") for name in absent):
+                raise
+            print(f"warning: {path} predates saved random states ({', '.join(absent)}); "
+                  "those noise streams restart from their seeds")
+    except (AssertionError, ValueError, tf.errors.OpError) as error:
+        raise CheckpointError(
+            f"{path} cannot be restored into this model ({type(error).__name__}: {_first_line(error)}); {DAMAGED}"
+        ) from None
+
+
+def _first_line(error) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _check_files(path: str) -> None:
+    """Refuse a checkpoint whose index or data file is missing, truncated or corrupt: every
+    tensor is read once (TensorFlow checks each one's CRC), a few megabytes for these models."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except (ValueError, IndexError, tf.errors.OpError) as error:
+        raise CheckpointError(
+            f"the checkpoint {path} (its .index and .data files) is missing or damaged "
+            f"({_first_line(error)}); {DAMAGED}"
+        ) from None
+
+
 def write_config(directory, architecture: str, config) -> None:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     payload = {"architecture": architecture, "config": dataclasses.asdict(config)}
-    (directory / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+    write_json(Path(directory) / CONFIG_FILE, payload, indent=2)
 
 
 def read_config(directory):
@@ -85,16 +149,32 @@ def read_config(directory):
             f"{directory} has no {CONFIG_FILE}, so it is not a gankit model directory "
             "(train one with `python -m gankit train ...`)"
         )
-    payload = json.loads(path.read_text())
-    architecture = get_architecture(payload["architecture"])
-    return architecture.name, architecture.make_config(payload["config"])
+    payload = read_json(path, "the model's architecture and config", DAMAGED)
+    try:
+        architecture = get_architecture(payload["architecture"])
+        return architecture.name, architecture.make_config(payload["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} does not describe a gankit model ({error}); {DAMAGED}") from None
+
+
+def has_checkpoint_files(directory) -> bool:
+    """Whether ``directory`` holds a checkpoint state file or any ``ckpt-*`` file, whole or not."""
+    directory = Path(directory)
+    return (directory / "checkpoint").exists() or any(directory.glob("ckpt-*"))
 
 
 def latest_checkpoint(directory) -> str:
+    """The path of the latest checkpoint in ``directory`` (``.../ckpt-N``)."""
     path = tf.train.latest_checkpoint(str(directory))
-    if path is None:
+    if path is not None:
+        return path
+    state_file = Path(directory) / "checkpoint"
+    if not state_file.exists():
         raise CheckpointError(f"no checkpoint (ckpt-N.index and ckpt-N.data-*) in {directory}")
-    return path
+    named = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state_file.read_text(errors="replace"), re.M)
+    if named:
+        raise CheckpointError(f"{state_file} names {Path(named.group(1)).name}, whose .index file is missing; {DAMAGED}")
+    raise CheckpointError(f"{state_file} is damaged (it names no checkpoint); {DAMAGED}")
 
 
 # ---------------------------------------------------------------------------- sampling side
@@ -215,7 +295,9 @@ def locate(name_or_path, models_dir=None, architecture: str | None = None):
         raise CheckpointError(
             f"{directory} holds a {stored_name} checkpoint, not {expected}"
         )
-    return directory, stored_name, config, latest_checkpoint(directory)
+    path = latest_checkpoint(directory)
+    _check_files(path)
+    return directory, stored_name, config, path
 
 
 def restore(network, part: str, checkpoint_path: str, description: str) -> None:

@@ -141,7 +141,8 @@ def make_dataset(
     seed: int = 0,
     drop_remainder: bool = True,
 ) -> tf.data.Dataset:
-    """A tf.data pipeline of MNIST batches for training.
+    """A tf.data pipeline of MNIST batches (for evaluation, benchmarks and quick experiments;
+    training runs use :func:`epoch_batches`, whose order survives a resumption).
 
     Args:
         images: uint8 pixels ``[N, 28, 28]`` (as returned by :func:`load_mnist`).
@@ -155,6 +156,51 @@ def make_dataset(
     Returns:
         A dataset of float32 ``[batch, 28, 28, 1]`` images in [-1, 1] (and int32 labels).
     """
+    images, labels = _checked(images, labels, batch_size, drop_remainder)
+    if labels is not None:
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(images)
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return _scaled(dataset, labels is not None)
+
+
+def epoch_batches(images, batch_size: int, seed: int, first_epoch: int, last_epoch: int, labels=None) -> tf.data.Dataset:
+    """The training batches of epochs ``first_epoch`` .. ``last_epoch - 1``, one epoch after another.
+
+    Epoch ``e`` visits the images in an order drawn from ``(seed, e)`` alone (a stateless
+    shuffle), so a run resumed at epoch ``e`` sees exactly the batches that an uninterrupted
+    run sees from there on. Every epoch has ``len(images) // batch_size`` full batches (the
+    remainder is left out, a different part each epoch); pass that to ``fit`` as
+    ``steps_per_epoch``.
+
+    Returns:
+        float32 ``[batch, 28, 28, 1]`` images in [-1, 1] (and int32 labels when given).
+    """
+    images, labels = _checked(images, labels, batch_size, drop_remainder=True)
+    if not 0 <= first_epoch <= last_epoch:
+        raise ValueError(f"need 0 <= first_epoch <= last_epoch, got {first_epoch}, {last_epoch}")
+    count = len(images)
+    used = count // batch_size * batch_size
+
+    def order(epoch):  # the indices of one epoch, from (seed, epoch)
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        return tf.data.Dataset.from_tensor_slices(tf.random.experimental.stateless_shuffle(tf.range(count), key)[:used])
+
+    indices = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(order).batch(batch_size, drop_remainder=True)
+    images = tf.constant(images)
+    if labels is not None:
+        labels = tf.constant(labels)
+        dataset = indices.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+    else:
+        dataset = indices.map(lambda index: tf.gather(images, index))
+    return _scaled(dataset, labels is not None)
+
+
+def _checked(images, labels, batch_size: int, drop_remainder: bool):
+    """Validated ``[N, 28, 28, 1]`` uint8 images and int32 labels (or None)."""
     check_images(images)
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -163,18 +209,16 @@ def make_dataset(
             f"only {len(images)} images for batch_size {batch_size} with drop_remainder=True: "
             "no batch would be produced"
         )
-    images = np.asarray(images).reshape(-1, *IMAGE_SHAPE, 1)
     if labels is not None:
         check_labels(labels, len(images))
-        dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-    else:
-        dataset = tf.data.Dataset.from_tensor_slices(images)
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        labels = labels.astype(np.int32)
+    return np.asarray(images).reshape(-1, *IMAGE_SHAPE, 1), labels
+
+
+def _scaled(dataset: tf.data.Dataset, has_labels: bool) -> tf.data.Dataset:
     # Scale after batching: one vectorised op per batch instead of one per image.
     scale = lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0  # noqa: E731  [0,255] -> [-1,1]
-    if labels is not None:
+    if has_labels:
         dataset = dataset.map(lambda x, y: (scale(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE)

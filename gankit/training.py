@@ -21,9 +21,10 @@ from gankit.callbacks import (
     FrechetDistance,
     LossHistory,
     SampleGrid,
+    StopOnNonFinite,
     load_history,
 )
-from gankit.data import make_dataset
+from gankit.data import epoch_batches
 from gankit.models import get_architecture
 from gankit.plotting import make_gif, plot_losses
 
@@ -49,7 +50,12 @@ def train(
 
     A directory that already holds a checkpoint is resumed: training continues from its last
     finished epoch (and step), so ``epochs`` counts the epochs already done. Stopping at any
-    moment loses at most the epoch in progress.
+    moment (even SIGKILL) loses at most the epoch in progress, and the resumed run ends with
+    the weights an uninterrupted one would have: the checkpoint holds every random state, and
+    each epoch's data order depends on the seed and the epoch number alone.
+
+    A step whose losses are not finite stops the run with
+    :class:`gankit.callbacks.TrainingDiverged` before anything of that epoch is saved.
 
     Args:
         architecture: a registered name, e.g. ``"dcgan"``.
@@ -76,8 +82,8 @@ def train(
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = checkpoints.make_checkpoint(gan, epoch)
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    if checkpoints.has_checkpoint_files(directory):  # resume; a damaged checkpoint is an error, not a fresh start
+        checkpoints.restore_training(checkpoint, checkpoints.latest_checkpoint(directory))
     start_epoch = int(epoch.numpy())
     start_step = int(gan.generator_optimizer.iterations.numpy())
     if start_epoch >= epochs:
@@ -86,13 +92,12 @@ def train(
     if start_epoch:
         print(f"Resuming {architecture} from epoch {start_epoch} (step {start_step}) in {directory}")
 
-    # A new shuffle seed per resumption, so a resumed run does not replay the first epochs' order.
-    dataset = make_dataset(
-        images, batch_size=gan.images_per_step(config.batch_size), seed=config.seed + start_epoch
-    )
+    # The batches of the remaining epochs; epoch e's order comes from (seed, e) alone.
+    per_step = gan.images_per_step(config.batch_size)
+    dataset = epoch_batches(images, per_step, config.seed, start_epoch, epochs)
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
-    side_effects = []
-    if evaluator is not None:  # first, so that the history sees its value
+    side_effects = [StopOnNonFinite(gan, start_step, epoch)]
+    if evaluator is not None:  # before the history, so that the history sees its value
         quality_latent = spec.sample_latent(config, evaluate_count, QUALITY_SEED)
         side_effects.append(FrechetDistance(evaluator, gan, quality_latent, every=evaluate_every))
     side_effects += [
@@ -106,9 +111,9 @@ def train(
         dataset,
         epochs=epochs,
         initial_epoch=start_epoch,
+        steps_per_epoch=len(images) // per_step,  # one iterator over all the epochs' batches
         callbacks=side_effects + list(callbacks),
         verbose=verbose,
-        shuffle=False,  # the dataset reshuffles itself every epoch
     )
     write_summary_figures(directory)
     return gan

@@ -206,7 +206,7 @@ def test_checkpoint_refuses_a_network_whose_weights_it_would_not_save(tiny_confi
     generator = ListHeldGenerator()
     generator(tf.zeros((1, tiny_config.latent_dim)))
     gan = dcgan.build_gan(tiny_config, generator=generator)
-    with pytest.raises(checkpoints.CheckpointError, match="2 weight.*would not save.*dense.*kernel"):
+    with pytest.raises(checkpoints.CheckpointError, match="2 variable.*would not save.*dense.*kernel"):
         checkpoints.make_checkpoint(gan, tf.Variable(0))
 
 
@@ -215,4 +215,4 @@ def test_every_registered_architecture_checkpoints_all_its_weights():
         gan = models.get_architecture(name).build_gan()
         checkpoint = checkpoints.make_checkpoint(gan, tf.Variable(0))
         for network in (gan.generator, gan.discriminator):
-            assert network.weights and checkpoints.untracked_weights(checkpoint, network) == []
+            assert network.weights and checkpoints.untracked_variables(checkpoint, network) == []

@@ -129,9 +129,12 @@ def build_discriminator(config: InfoGANConfig) -> keras.Model:
     x = layers.Dense(config.q_units, use_bias=False, kernel_initializer=init, name="q_dense")(features)
     x = layers.BatchNormalization(name="q_norm")(x)
     x = layers.LeakyReLU(0.2)(x)
-    logits = layers.Dense(config.categories, name="q_logits")(x)
-    mean = layers.Dense(config.continuous_codes, name="q_mean")(x)
-    stddev = layers.Dense(config.continuous_codes, activation="softplus", name="q_stddev")(x)
+    # Keras' default (Glorot) initialisation, seeded so that a run repeats exactly.
+    glorot = lambda offset: keras.initializers.GlorotUniform(seed=config.seed + offset)  # noqa: E731
+    logits = layers.Dense(config.categories, kernel_initializer=glorot(8), name="q_logits")(x)
+    mean = layers.Dense(config.continuous_codes, kernel_initializer=glorot(9), name="q_mean")(x)
+    stddev = layers.Dense(config.continuous_codes, activation="softplus", kernel_initializer=glorot(10),
+                          name="q_stddev")(x)
     stddev = layers.Lambda(lambda s: s + 1e-3, name="q_stddev_floor")(stddev)  # never exactly 0
     q = layers.Concatenate(name="q")([logits, mean, stddev])
     return keras.Model(image, [body.output, q], name="infogan_discriminator")

@@ -1,0 +1,96 @@
+"""How far do the notebooks' printed figures move under other numeric settings?
+
+Executes every notebook (or the ones named) in a fresh kernel with the environment of this
+process, then compares each code cell's text output with the output stored in the notebook,
+number by number, and prints every figure that moved, by how much, and at what precision it
+is printed. Run it once per setting, e.g.
+
+    TF_ENABLE_ONEDNN_OPTS=0 python tools/numeric_drift.py --save drift_onednn_off.json
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 python tools/numeric_drift.py
+
+Cells marked NBVAL_IGNORE_OUTPUT are skipped, as nbval skips them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+
+
+def cell_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            parts.append(output["text"])
+        elif "data" in output and "text/plain" in output["data"] and "image/png" not in output["data"]:
+            parts.append(output["data"]["text/plain"])
+    return "".join(parts)
+
+
+def numbers(text: str):
+    """(value, unit of the last printed digit, token) for every number in ``text``."""
+    found = []
+    for token in NUMBER.findall(text):
+        plain = token.rstrip("%").replace(",", "")
+        mantissa = plain.split("e")[0]
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        exponent = int(plain.split("e")[1]) if "e" in plain else 0
+        found.append((float(plain), 10.0 ** (exponent - decimals), token))
+    return found
+
+
+def compare(stored: str, fresh: str):
+    """Per moved number: (stored token, fresh token, |difference| in units of the last digit)."""
+    a, b = numbers(stored), numbers(fresh)
+    if len(a) != len(b):
+        return None  # structure changed: report the texts
+    return [(x[2], y[2], abs(x[0] - y[0]) / x[1]) for x, y in zip(a, b) if x[2] != y[2]]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
+    parser.add_argument("--save", help="write the moved figures to this JSON file")
+    args = parser.parse_args(argv)
+    paths = [Path(p) for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    report = []
+    for path in paths:
+        stored = nbformat.read(path, as_version=4)
+        fresh = nbformat.read(path, as_version=4)
+        started = time.perf_counter()
+        NotebookClient(fresh, timeout=1800, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        print(f"{path.name}: executed in {time.perf_counter() - started:.0f} s", flush=True)
+        for index, (old, new) in enumerate(zip(stored.cells, fresh.cells)):
+            if old.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in old.source:
+                continue
+            before, after = cell_text(old), cell_text(new)
+            if before == after:
+                continue
+            moved = compare(before, after)
+            entry = {"notebook": path.name, "cell": index, "moved": moved}
+            if moved is None:
+                entry["stored"], entry["fresh"] = before, after
+                print(f"  cell {index}: text differs in structure\n--- stored\n{before}--- fresh\n{after}")
+            else:
+                for old_token, new_token, units in moved:
+                    print(f"  cell {index}: {old_token} -> {new_token} ({units:.3g} units of the last digit)")
+            report.append(entry)
+    if args.save:
+        Path(args.save).write_text(json.dumps(report, indent=1))
+    print(f"{sum(len(e['moved'] or [None]) for e in report)} figure(s) moved in {len(report)} cell(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
