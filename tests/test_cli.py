@@ -83,13 +83,16 @@ def test_train_command_rejects_bad_settings(tmp_path, setting, message, capsys):
 def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
     if not (ROOT / "saved_models" / "dcgan" / "config.json").is_file():
         pytest.skip("no committed DCGAN checkpoint")
-    environment = {k: v for k, v in os.environ.items() if k != "GANKIT_MNIST"}
+    # No data set, and no TF_CPP_MIN_LOG_LEVEL of the user's: the command must still be quiet.
+    environment = {k: v for k, v in os.environ.items() if k not in ("GANKIT_MNIST", "TF_CPP_MIN_LOG_LEVEL")}
     out = tmp_path / "dcgan.npz"
     result = subprocess.run(
         [sys.executable, "-m", "gankit", "sample", "dcgan", "--n", "8", "--seed", "0", "--out", str(out)],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no TensorFlow C++ log lines
+    assert result.stdout == f"8 dcgan samples (epoch 20) -> {out}\n"
     with np.load(out) as archive:
         images = archive["images"]
     assert images.shape == (8, 28, 28)
@@ -109,3 +112,15 @@ def test_evaluate_prints_a_table_row_per_model(model_dir, capsys):
 def test_truncation_is_refused_for_a_model_without_it(model_dir, tmp_path, capsys):
     assert main(["sample", str(model_dir), "--psi", "0.7", "--out", str(tmp_path / "x.png")]) == 2
     assert "no truncation trick" in capsys.readouterr().err
+
+
+def test_verbose_leaves_tensorflow_logging_to_the_user(monkeypatch):
+    from gankit.__main__ import quiet_tensorflow
+
+    monkeypatch.delitem(sys.modules, "tensorflow")  # as before the first import
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    quiet_tensorflow(verbose=True)
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")  # the user's own level is kept
+    quiet_tensorflow()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
