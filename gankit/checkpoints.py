@@ -157,10 +157,12 @@ def read_config(directory):
         raise CheckpointError(f"{path} does not describe a gankit model ({error}); {DAMAGED}") from None
 
 
-def has_checkpoint_files(directory) -> bool:
-    """Whether ``directory`` holds a checkpoint state file or any ``ckpt-*`` file, whole or not."""
-    directory = Path(directory)
-    return (directory / "checkpoint").exists() or any(directory.glob("ckpt-*"))
+def has_checkpoint(directory) -> bool:
+    """Whether ``directory`` holds a saved checkpoint, whole or damaged.
+
+    The state file ``checkpoint`` is written last, once a save is complete, so it is what says
+    so: ``ckpt-*`` files without it are a first save that never finished, and are overwritten."""
+    return (Path(directory) / "checkpoint").exists()
 
 
 def latest_checkpoint(directory) -> str:

@@ -82,7 +82,7 @@ def train(
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = checkpoints.make_checkpoint(gan, epoch)
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
-    if checkpoints.has_checkpoint_files(directory):  # resume; a damaged checkpoint is an error, not a fresh start
+    if checkpoints.has_checkpoint(directory):  # resume; a damaged checkpoint is an error, not a fresh start
         checkpoints.restore_training(checkpoint, checkpoints.latest_checkpoint(directory))
     start_epoch = int(epoch.numpy())
     start_step = int(gan.generator_optimizer.iterations.numpy())

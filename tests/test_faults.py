@@ -243,3 +243,13 @@ def test_json_files_are_replaced_atomically(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         storage.write_json(path, {"new": 2})
     assert storage.read_json(path, "a test file", "-") == {"old": 1}  # the old file, whole
+
+
+def test_a_first_save_that_never_finished_is_trained_over(tmp_path, tiny_images, tiny_config):
+    # Killed while writing the very first checkpoint: its files exist, the state file does not.
+    training.train("dcgan", tmp_path / "done", tiny_images, epochs=1, config=tiny_config, verbose=0)
+    checkpoints.write_config(tmp_path / "cut", "dcgan", tiny_config)
+    for source in (tmp_path / "done").glob("ckpt-1.*"):
+        (tmp_path / "cut" / source.name).write_bytes(source.read_bytes()[:100])
+    training.train("dcgan", tmp_path / "cut", tiny_images, epochs=1, config=tiny_config, verbose=0)
+    assert_same_state(stored_state(tmp_path / "cut"), stored_state(tmp_path / "done"))

@@ -8,15 +8,27 @@ is printed. Run it once per setting, e.g.
     TF_ENABLE_ONEDNN_OPTS=0 python tools/numeric_drift.py --save drift_onednn_off.json
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 python tools/numeric_drift.py
 
-Cells marked NBVAL_IGNORE_OUTPUT are skipped, as nbval skips them.
+Cells marked NBVAL_IGNORE_OUTPUT are skipped, as nbval skips them. Figures go to a scratch
+folder ($GANKIT_FIGURES), so the tracked ones stay as they are.
+
+Printed text hides movement below its last digit; ``--metrics OUT.json`` measures that for the
+figures most exposed to it, the evaluation metrics of every committed model (2,000 samples,
+one seed, as the notebooks' sweeps), at full precision; ``--compare A.json B.json`` prints how
+far each moved between two settings:
+
+    python tools/numeric_drift.py --metrics default.json
+    TF_ENABLE_ONEDNN_OPTS=0 python tools/numeric_drift.py --metrics onednn_off.json
+    python tools/numeric_drift.py --compare default.json onednn_off.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,11 +69,43 @@ def compare(stored: str, fresh: str):
     return [(x[2], y[2], abs(x[0] - y[0]) / x[1]) for x, y in zip(a, b) if x[2] != y[2]]
 
 
+def metric_values(count: int = 2000) -> dict:
+    """Full-precision metrics of every committed model (and StyleGAN at psi 0.5)."""
+    from dataclasses import asdict
+
+    from gankit.checkpoints import load_generator
+    from gankit.evaluation import Evaluator
+
+    evaluator = Evaluator()
+    values = {}
+    for name, psi in [("dcgan", None), ("wgan", None), ("lsgan", None), ("infogan", None), ("stylegan", None),
+                      ("stylegan", 0.5)]:
+        generator = load_generator(name, truncation_psi=psi)
+        label = name if psi is None else f"{name} psi={psi}"
+        values[label] = asdict(evaluator.score(generator.sample(count, seed=1000)))
+    return values
+
+
+def compare_metrics(first: dict, second: dict) -> None:
+    for model, scores in first.items():
+        moved = {key: abs(value - second[model][key]) for key, value in scores.items()}
+        print(f"{model:16s} " + "  ".join(f"{key} {change:.2g}" for key, change in moved.items() if key != "count"))
+
+
 def main(argv=None) -> int:
+    os.environ.setdefault("GANKIT_FIGURES", tempfile.mkdtemp(prefix="gankit-figures-"))  # leave img/ alone
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="default: notebooks/*.ipynb")
     parser.add_argument("--save", help="write the moved figures to this JSON file")
+    parser.add_argument("--metrics", help="instead: write the committed models' metrics to this JSON file")
+    parser.add_argument("--compare", nargs=2, help="instead: how far the metrics of two --metrics files differ")
     args = parser.parse_args(argv)
+    if args.metrics:
+        Path(args.metrics).write_text(json.dumps(metric_values(), indent=1))
+        return 0
+    if args.compare:
+        compare_metrics(*(json.loads(Path(path).read_text()) for path in args.compare))
+        return 0
     paths = [Path(p) for p in args.notebooks] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     report = []
     for path in paths:
