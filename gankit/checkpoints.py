@@ -104,9 +104,8 @@ def restore_training(checkpoint: tf.train.Checkpoint, path: str) -> None:
         try:
             status.assert_existing_objects_matched()
         except AssertionError:
-            stored = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
             parts = tf.train.TrackableView(checkpoint).children(checkpoint)
-            absent = sorted(name for name in parts if name not in stored)
+            absent = sorted(name for name in parts if name not in stored_parts(path))
             if not absent or not all(name.endswith("_random_states") for name in absent):
                 raise
             print(f"warning: {path} predates saved random states ({', '.join(absent)}); "
@@ -115,6 +114,16 @@ def restore_training(checkpoint: tf.train.Checkpoint, path: str) -> None:
         raise CheckpointError(
             f"{path} cannot be restored into this model ({type(error).__name__}: {_first_line(error)}); {DAMAGED}"
         ) from None
+
+
+def stored_parts(path: str) -> set[str]:
+    """The names of the top-level parts saved in a checkpoint (``generator``, ``epoch``, ...),
+    read from its object graph (a variable's key may name another path to it)."""
+    from tensorflow.core.protobuf import trackable_object_graph_pb2
+
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(path).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return {child.local_name for child in graph.nodes[0].children}
 
 
 def _first_line(error) -> str:

@@ -253,3 +253,23 @@ def test_a_first_save_that_never_finished_is_trained_over(tmp_path, tiny_images,
         (tmp_path / "cut" / source.name).write_bytes(source.read_bytes()[:100])
     training.train("dcgan", tmp_path / "cut", tiny_images, epochs=1, config=tiny_config, verbose=0)
     assert_same_state(stored_state(tmp_path / "cut"), stored_state(tmp_path / "done"))
+
+
+def test_a_checkpoint_from_before_random_states_were_saved_still_resumes(tmp_path, tiny_images, capsys):
+    # StyleGAN's first committed checkpoint has no generator_random_states: resuming it warns
+    # and goes on, the generator's noise stream restarting from its seed.
+    architecture, config = tiny("stylegan")
+    gan = models.get_architecture(architecture).build_gan(config)
+    epoch = tf.Variable(1, dtype=tf.int64)
+    older = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
+                                generator_optimizer=gan.generator_optimizer,
+                                discriminator_optimizer=gan.discriminator_optimizer,
+                                noise_seed=gan.seed_generator.state, epoch=epoch, ema_generator=gan.ema_generator)
+    tf.train.CheckpointManager(older, str(tmp_path), max_to_keep=1).save(checkpoint_number=1)
+    checkpoints.write_config(tmp_path, architecture, config)
+
+    training.train(architecture, tmp_path, tiny_images, epochs=2, config=config, verbose=0)
+    output = capsys.readouterr().out
+    assert "predates saved random states (ema_generator_random_states, generator_random_states)" in output
+    assert stored_state(tmp_path)["epoch/.ATTRIBUTES/VARIABLE_VALUE"] == 2
+    assert "generator_random_states/0/.ATTRIBUTES/VARIABLE_VALUE" in stored_state(tmp_path)
