@@ -103,7 +103,9 @@ def main(argv=None) -> int:
     bench = add_command("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
     bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--repeats", type=int, default=3, help="timed runs (rounds, with --compare-bare)")
+    bench.add_argument("--compare-bare", action="store_true",
+                       help="also time a bare tf.function loop, interleaved, and print the kit's ratio to it")
 
     args = parser.parse_args(argv)
     try:
@@ -220,14 +222,22 @@ def _evaluate(args) -> int:
 
 
 def _benchmark(args) -> int:
-    import os
+    import numpy as np
 
-    from gankit.benchmark import images_per_second
+    from gankit import benchmark
 
-    best, rates = images_per_second(args.architecture, steps=args.steps, repeats=args.repeats)
+    cores = f"{os.cpu_count()} CPU cores"
+    if args.compare_bare:
+        result = benchmark.compare_with_bare_loop(args.architecture, steps=args.steps, rounds=args.repeats)
+        listing = lambda rates: ", ".join(f"{rate:.0f}" for rate in rates)  # noqa: E731
+        print(f"{args.architecture}: fit() {np.median(result['kit']):.0f} images/s, bare tf.function loop "
+              f"{np.median(result['bare']):.0f} images/s; ratio {result['ratio']:.3f} (median of {args.repeats} "
+              f"interleaved rounds of {args.steps} steps: {', '.join(f'{r:.3f}' for r in result['ratios'])}; "
+              f"fit {listing(result['kit'])}; bare {listing(result['bare'])}; {cores})")
+        return 0
+    best, rates = benchmark.images_per_second(args.architecture, steps=args.steps, repeats=args.repeats)
     runs = ", ".join(f"{rate:.0f}" for rate in rates)
-    print(f"{args.architecture}: {best:.0f} images/s (best of {args.repeats} runs of {args.steps} steps: {runs}; "
-          f"{os.cpu_count()} CPU cores)")
+    print(f"{args.architecture}: {best:.0f} images/s (best of {args.repeats} runs of {args.steps} steps: {runs}; {cores})")
     return 0
 
 
