@@ -6,6 +6,7 @@
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
     python -m gankit sample stylegan --psi 0.7 --out img/stylegan_truncated.png
     python -m gankit benchmark dcgan                               # training images/s
+    python -m gankit progress dcgan wgan --out img/time_to_quality.png   # FD against minutes
 
 TensorFlow's C++ log lines (CUDA, oneDNN, CPU features) are kept off the terminal unless
 ``--verbose`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set by the user.
@@ -100,6 +101,10 @@ def main(argv=None) -> int:
     evaluate.add_argument("--no-ema", action="store_true", help="score the raw generator weights, not their moving average")
     evaluate.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
 
+    progress = add_command("progress", help="plot Fréchet distance against training minutes (from history.json)")
+    progress.add_argument("models", nargs="+", help="model names in saved_models/ or model directories")
+    progress.add_argument("--out", required=True, help="the figure (.png)")
+
     bench = add_command("benchmark", help="measure training images per second")
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
     bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
@@ -115,6 +120,7 @@ def main(argv=None) -> int:
             "benchmark": _benchmark,
             "classifier": _classifier,
             "evaluate": _evaluate,
+            "progress": _progress,
         }[args.command](args)
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -218,6 +224,26 @@ def _evaluate(args) -> int:
         rows.append(row)
         print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(format_table(rows, markdown=args.markdown))
+    return 0
+
+
+def _progress(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gankit.callbacks import HISTORY_FILE, load_history
+    from gankit.checkpoints import resolve_model_directory
+    from gankit.plotting import plot_time_to_quality
+
+    histories = {str(name): load_history(resolve_model_directory(name) / HISTORY_FILE) for name in args.models}
+    figure = plot_time_to_quality(histories, title="Time to quality: each committed model's training run")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.out, dpi=100)
+    for name, history in histories.items():
+        last = history["epochs"][-1]
+        print(f"{name}: FD {last.get('frechet_distance', float('nan')):.2f} after "
+              f"{sum(e['seconds'] for e in history['epochs']) / 60:.0f} min ({len(history['epochs'])} epochs)")
+    print(f"-> {args.out}")
     return 0
 
 

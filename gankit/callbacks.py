@@ -52,7 +52,7 @@ class LossHistory(keras.callbacks.Callback):
 
     Args:
         path: the JSON file; an existing one is continued (trimmed to the resumed step).
-        gan: the :class:`gankit.gan.GAN` being trained (its ``last_step_values`` are read).
+        gan: the :class:`gankit.gan.GAN` being trained (its last step's values are read).
         start_step: the optimizer step training resumes from (0 for a fresh run).
         start_epoch: the number of epochs already finished.
     """
@@ -76,8 +76,8 @@ class LossHistory(keras.callbacks.Callback):
         self.step += 1
         steps = self.history["steps"]
         steps["step"].append(self.step)
-        for name, variable in self.gan.last_step_values.items():
-            steps[name].append(round(float(variable.numpy()), 6))
+        for name, value in self.gan.read_last_step().items():
+            steps[name].append(round(value, 6))
 
     def on_epoch_end(self, epoch, logs=None):
         entry = {
@@ -102,7 +102,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
     from it (with, say, a lower learning rate in a new directory, or a new seed).
 
     Args:
-        gan: the model being trained (its ``last_step_values`` are read after every step).
+        gan: the model being trained (its last step's values are read after every step).
         start_step: the optimizer step training resumes from.
         epoch: the checkpoint's epoch counter (the number of epochs saved so far).
     """
@@ -115,7 +115,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        values = {name: float(variable.numpy()) for name, variable in self.gan.last_step_values.items()}
+        values = self.gan.read_last_step()
         bad = {name: value for name, value in values.items() if not math.isfinite(value)}
         if bad:
             saved = int(self.epoch.numpy()) if self.epoch is not None else None

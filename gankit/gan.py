@@ -220,6 +220,13 @@ class GAN(keras.Model):
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * weight)
 
+    def read_last_step(self) -> dict:
+        """This step's logged values as Python floats, fetched in one read (the history and the
+        non-finite guard call it after every step, so it is kept to a single device copy)."""
+        names = list(self.last_step_values)
+        values = tf.stack([self.last_step_values[name].value for name in names]).numpy()
+        return {name: float(value) for name, value in zip(names, values)}
+
     def record(self, **values):
         """Store this step's values for the history and fold them into the epoch means."""
         for name, value in values.items():

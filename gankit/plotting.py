@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import imageio.v3 as imageio
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -123,6 +124,32 @@ def plot_losses_and_quality(history: dict, title: str | None = None, names=None,
     bottom.set_xlabel("training step")
     bottom.legend()
     return _finish(figure, top, title)
+
+
+def training_minutes(history: dict) -> list[float]:
+    """Cumulative wall-clock minutes of training at the end of each epoch of a history."""
+    return list(np.cumsum([entry["seconds"] for entry in history["epochs"]]) / 60.0)
+
+
+def plot_time_to_quality(histories: dict, title: str | None = None, reference: float | None = None):
+    """The Fréchet distance recorded after each epoch against the minutes of training so far,
+    one line per run (``{name: history}``), log scale; ``reference`` draws a dashed line (say,
+    real digits' own distance)."""
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for name, history in histories.items():
+        minutes = training_minutes(history)
+        points = [(m, e["frechet_distance"]) for m, e in zip(minutes, history["epochs"]) if "frechet_distance" in e]
+        if not points:
+            raise ValueError(f"the history of {name} has no frechet_distance: train with an evaluator")
+        axis.plot(*zip(*points), marker=".", label=f"{name} ({points[-1][1]:.1f} after {points[-1][0]:.0f} min)")
+    if reference is not None:
+        axis.axhline(reference, color="gray", linestyle="--", label=f"real digits ({reference:.1f})")
+    axis.set_yscale("log")
+    axis.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())  # 20, 50, 100 rather than 2x10^1
+    axis.set_xlabel("minutes of training (2-core CPU)")
+    axis.set_ylabel("Fréchet distance, 2,000 samples\n(lower is better)")
+    axis.grid(alpha=0.3, which="both")
+    return _finish(figure, axis, title)
 
 
 def make_gif(frames, path, seconds_per_frame: float = 0.4, hold_last: float = 5.0) -> Path:

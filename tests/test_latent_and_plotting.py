@@ -108,3 +108,16 @@ def test_show_epoch_grids_spreads_the_chosen_epochs(tmp_path):
     assert [axis.get_title() for axis in figure.axes] == ["after epoch 1", "after epoch 3", "after epoch 5", "after epoch 7"]
     with pytest.raises(ValueError, match="no grid"):
         plotting.show_epoch_grids([])
+
+
+def test_time_to_quality_plots_fd_against_cumulative_minutes():
+    from gankit.plotting import plot_time_to_quality, training_minutes
+
+    history = {"epochs": [{"seconds": 60.0, "frechet_distance": 100.0}, {"seconds": 120.0, "frechet_distance": 40.0}]}
+    assert training_minutes(history) == [1.0, 3.0]
+    figure = plot_time_to_quality({"a": history})
+    line = figure.axes[0].lines[0]
+    assert list(line.get_xdata()) == [1.0, 3.0] and list(line.get_ydata()) == [100.0, 40.0]
+    assert line.get_label() == "a (40.0 after 3 min)"
+    with pytest.raises(ValueError, match="no frechet_distance"):
+        plot_time_to_quality({"b": {"epochs": [{"seconds": 1.0}]}})
