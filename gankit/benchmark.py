@@ -15,9 +15,8 @@ and are left out.
 
 ``--compare-bare`` answers "what does the kit's machinery cost?": in interleaved rounds on the
 same model and data it times ``fit`` and a bare loop that calls ``tf.function(gan.train_step)``
-on the same batches, and prints the median of the per-round ratios. (An earlier benchmark fed
-``fit`` a cached, shuffled ``make_dataset`` pipeline, whose iteration ran some rounds at 70 % of
-the speed of in-memory batches; the training pipeline shows no such rounds.)
+on the same batches, and prints the median of the per-round ratios. It is how the cause of
+rounds at 70 % speed was found: tf.data's autotuning, now off in :mod:`gankit.data`.
 """
 
 from __future__ import annotations
