@@ -45,7 +45,7 @@ def _setup(architecture: str, steps: int, config=None):
 
 def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
     started = time.perf_counter()
-    gan.fit(batches, epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=0)
+    gan.fit(batches, epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
     return per_step * steps / (time.perf_counter() - started)
 
 
@@ -56,7 +56,7 @@ def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, rep
     batches = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 1)
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
-        gan.fit(batches.take(warmup), epochs=1, verbose=0)
+        gan.fit(batches.take(warmup), epochs=1, verbose=0, shuffle=False)
         rates = [_time_fit(gan, batches, steps, per_step, callbacks) for _ in range(repeats)]
     return max(rates), rates
 
@@ -86,7 +86,7 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
         # Warm-up: trace both functions and let the pipelines fill.
-        gan.fit(kit_dataset, epochs=1, steps_per_epoch=warmup, verbose=0)
+        gan.fit(kit_dataset, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
         for _ in range(warmup):
             bare_step(next(bare_batches))
         kit, bare_rates = [], []

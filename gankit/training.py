@@ -114,6 +114,7 @@ def train(
         steps_per_epoch=len(images) // per_step,  # one iterator over all the epochs' batches
         callbacks=side_effects + list(callbacks),
         verbose=verbose,
+        shuffle=False,  # the batches come in their own per-epoch order (data.epoch_batches)
     )
     write_summary_figures(directory)
     return gan
