@@ -53,10 +53,10 @@ def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, rep
     """``(best, all)`` throughput of ``fit`` in images/s over ``repeats`` timed runs of ``steps`` steps."""
     gan, per_step, images = _setup(architecture, steps, config)
     # Every fit() call starts a new pass at epoch 0: enough epochs for the warm-up and one run.
-    batches = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 1)
+    batches = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
-        gan.fit(batches.take(warmup), epochs=1, verbose=0, shuffle=False)
+        gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
         rates = [_time_fit(gan, batches, steps, per_step, callbacks) for _ in range(repeats)]
     return max(rates), rates
 
@@ -72,7 +72,8 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
         "ratio": median of the ratios}``.
     """
     gan, per_step, images = _setup(architecture, steps, config)
-    kit_dataset = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=2)  # each fit() call: 1 epoch
+    # Every fit() call starts a new pass at epoch 0: enough epochs for the warm-up and one round.
+    kit_dataset = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
     bare_epochs = -(-(warmup + rounds * steps) // steps)  # epochs of `steps` batches the bare loop takes
     bare_batches = iter(epoch_batches(images, per_step, seed=1, first_epoch=0, last_epoch=bare_epochs))
     bare_step = tf.function(gan.train_step)
