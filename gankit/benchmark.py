@@ -43,6 +43,12 @@ def _setup(architecture: str, steps: int, config=None):
     return gan, per_step, images
 
 
+def _epochs_for(images, per_step: int, steps: int, warmup: int, seed: int = 0):
+    """Batches for one ``fit()`` call: every call starts a new pass at epoch 0, so enough
+    epochs of ``steps`` batches for the warm-up and one timed round."""
+    return epoch_batches(images, per_step, seed=seed, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
+
+
 def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
     started = time.perf_counter()
     gan.fit(batches, epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=0, shuffle=False)
@@ -52,8 +58,7 @@ def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
 def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, repeats: int = 3, config=None):
     """``(best, all)`` throughput of ``fit`` in images/s over ``repeats`` timed runs of ``steps`` steps."""
     gan, per_step, images = _setup(architecture, steps, config)
-    # Every fit() call starts a new pass at epoch 0: enough epochs for the warm-up and one run.
-    batches = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
+    batches = _epochs_for(images, per_step, steps, warmup)
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
         gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
@@ -72,8 +77,7 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
         "ratio": median of the ratios}``.
     """
     gan, per_step, images = _setup(architecture, steps, config)
-    # Every fit() call starts a new pass at epoch 0: enough epochs for the warm-up and one round.
-    kit_dataset = epoch_batches(images, per_step, seed=0, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
+    kit_dataset = _epochs_for(images, per_step, steps, warmup)
     bare_epochs = -(-(warmup + rounds * steps) // steps)  # epochs of `steps` batches the bare loop takes
     bare_batches = iter(epoch_batches(images, per_step, seed=1, first_epoch=0, last_epoch=bare_epochs))
     bare_step = tf.function(gan.train_step)

@@ -12,7 +12,6 @@ needs neither the data set nor training.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from keras import layers
 
 from gankit import metrics
 from gankit.checkpoints import CheckpointError, find_saved
+from gankit.storage import write_json
 from gankit.data import check_images, make_dataset, to_model_range
 
 CLASSIFIER_DIR = "classifier"
@@ -83,7 +83,7 @@ def train_classifier(directory, train_images, train_labels, test_images, test_la
         "train_accuracy_per_epoch": [round(a, 5) for a in history.history["accuracy"]],
         "loss_per_epoch": [round(a, 5) for a in history.history["loss"]],
     }
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(directory / "summary.json", summary, indent=2)
     return summary
 
 

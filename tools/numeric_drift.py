@@ -24,9 +24,9 @@ far each moved between two settings:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -36,29 +36,16 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
-
-
-def cell_text(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream" and output.get("name") == "stdout":
-            parts.append(output["text"])
-        elif "data" in output and "text/plain" in output["data"] and "image/png" not in output["data"]:
-            parts.append(output["data"]["text/plain"])
-    return "".join(parts)
+# The notebooks' own rule for reading a printed number (notebooks/conftest.py), so that "units
+# of the last digit" here mean what the tests' tolerance means.
+_spec = importlib.util.spec_from_file_location("notebook_rules", ROOT / "notebooks" / "conftest.py")
+_rules = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_rules)
 
 
 def numbers(text: str):
     """(value, unit of the last printed digit, token) for every number in ``text``."""
-    found = []
-    for token in NUMBER.findall(text):
-        plain = token.rstrip("%").replace(",", "")
-        mantissa = plain.split("e")[0]
-        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-        exponent = int(plain.split("e")[1]) if "e" in plain else 0
-        found.append((float(plain), 10.0 ** (exponent - decimals), token))
-    return found
+    return [(float(token.replace(",", "")), _rules.last_digit_unit(token), token) for token in _rules.NUMBER.findall(text)]
 
 
 def compare(stored: str, fresh: str):
