@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     train.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     train.add_argument("--fd-every", type=int, default=1,
                        help="Fréchet distance of 2,000 samples every N epochs, into the history (0: off)")
+    train.add_argument("--continue-from", metavar="DIR",
+                       help="start a new run (--out) from DIR's last checkpoint and history; --set may "
+                            "change how it trains (rates, batch size, EMA decay), not the networks")
 
     sample = add_command("sample", help="draw digits from a trained model")
     sample.add_argument("model", help="a model name in saved_models/ (e.g. dcgan) or a directory")
@@ -135,7 +138,12 @@ def _train(args) -> int:
     spec = get_architecture(args.architecture)
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
     overrides.update(_parse_settings(args.set))
-    config = spec.make_config({**dataclasses.asdict(spec.make_config()), **overrides}) if overrides else None
+    base = spec.make_config()
+    if args.continue_from:  # the settings apply to the run continued from
+        from gankit.checkpoints import read_config
+
+        base = read_config(args.continue_from)[1]
+    config = spec.make_config({**dataclasses.asdict(base), **overrides}) if overrides else None
     images, _ = load_mnist("train", args.data)
     if args.limit:
         images = images[: args.limit]
@@ -147,7 +155,7 @@ def _train(args) -> int:
     started = time.perf_counter()
     train(
         args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard,
-        evaluator=evaluator, evaluate_every=max(args.fd_every, 1),
+        evaluator=evaluator, evaluate_every=max(args.fd_every, 1), continue_from=args.continue_from,
     )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0

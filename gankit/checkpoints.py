@@ -145,8 +145,12 @@ def _check_files(path: str) -> None:
         ) from None
 
 
-def write_config(directory, architecture: str, config) -> None:
+def write_config(directory, architecture: str, config, origin: dict | None = None) -> None:
+    """Write ``config.json``; ``origin`` (a continued run's source: directory, epochs, config)
+    is recorded beside the config as ``continued_from``."""
     payload = {"architecture": architecture, "config": dataclasses.asdict(config)}
+    if origin is not None:
+        payload["continued_from"] = {**origin, "config": dataclasses.asdict(origin["config"])}
     write_json(Path(directory) / CONFIG_FILE, payload, indent=2)
 
 

@@ -7,6 +7,7 @@ the latest checkpoint, wires the callbacks and calls ``fit``.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import keras
@@ -26,6 +27,7 @@ from gankit.callbacks import (
 )
 from gankit.data import epoch_batches
 from gankit.models import get_architecture
+from gankit.storage import write_json
 from gankit.plotting import make_gif, plot_losses
 
 GRID_SEED = 2024  # seed of the fixed latent batch drawn after every epoch
@@ -45,6 +47,7 @@ def train(
     evaluator=None,
     evaluate_every: int = 1,
     evaluate_count: int = 2000,
+    continue_from=None,
 ):
     """Train ``architecture`` on ``images`` for ``epochs`` epochs in total, into ``directory``.
 
@@ -70,12 +73,22 @@ def train(
         evaluator: a :class:`gankit.evaluation.Evaluator`; when given, the Fréchet distance of
             ``evaluate_count`` samples is computed every ``evaluate_every`` epochs and saved
             in the history as ``frechet_distance``.
+        continue_from: another model directory of the same architecture whose last checkpoint
+            starts this run (weights, optimizer state, random states, epoch and step) when
+            ``directory`` holds no checkpoint yet; ``config`` may change what training does
+            (learning rates, batch size, EMA decay) but not the networks. Its history is
+            carried over, so the curves go on from where it stopped. For recipes that change
+            late in training (a lower rate, larger batches).
 
     Returns:
         The trained :class:`gankit.gan.GAN`.
     """
     spec = get_architecture(architecture)
     directory = Path(directory)
+    if continue_from is not None and not checkpoints.has_checkpoint(directory):
+        origin = _continuation_origin(spec, Path(continue_from), config)
+        config = config if config is not None else origin["config"]
+        _settle_config(spec, directory, config, origin)
     config = _settle_config(spec, directory, config)
     gan = spec.build_gan(config)
 
@@ -84,6 +97,8 @@ def train(
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
     if checkpoints.has_checkpoint(directory):  # resume; a damaged checkpoint is an error, not a fresh start
         checkpoints.restore_training(checkpoint, checkpoints.latest_checkpoint(directory))
+    elif continue_from is not None:
+        _start_from(gan, checkpoint, Path(continue_from), directory)
     start_epoch = int(epoch.numpy())
     start_step = int(gan.generator_optimizer.iterations.numpy())
     if start_epoch >= epochs:
@@ -120,7 +135,40 @@ def train(
     return gan
 
 
-def _settle_config(spec, directory: Path, config):
+def _continuation_origin(spec, source: Path, config) -> dict:
+    """What a continued run records of the run it starts from (and checks that it can)."""
+    stored_name, stored = checkpoints.read_config(source)
+    if stored_name != spec.name:
+        raise checkpoints.CheckpointError(f"{source} holds a {stored_name} run; cannot continue it as {spec.name}")
+    path = checkpoints.latest_checkpoint(source)
+    epochs = int(tf.train.load_checkpoint(path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    return {"directory": source.as_posix(), "epochs": epochs, "config": stored}
+
+
+def _start_from(gan, checkpoint, source: Path, directory: Path) -> None:
+    """Load ``source``'s last checkpoint into a new run, keeping this run's learning rates
+    (the checkpoint holds the optimizers' rates too), and carry its history over."""
+    optimizers = (gan.generator_optimizer, gan.discriminator_optimizer)
+    rates = [float(optimizer.learning_rate.numpy()) for optimizer in optimizers]
+    path = checkpoints.latest_checkpoint(source)
+    try:
+        checkpoints.restore_training(checkpoint, path)
+    except checkpoints.CheckpointError as error:
+        raise checkpoints.CheckpointError(
+            f"cannot continue from {source}: a continued run may change how it trains, not its networks ({error})"
+        ) from None
+    for optimizer, rate in zip(optimizers, rates):
+        optimizer.learning_rate.assign(rate)
+    if (source / HISTORY_FILE).is_file():
+        write_json(directory / HISTORY_FILE, load_history(source / HISTORY_FILE))
+    if (source / GRID_FOLDER).is_dir():  # the training GIF goes on from the source's grids
+        shutil.copytree(source / GRID_FOLDER, directory / GRID_FOLDER, dirs_exist_ok=True)
+
+
+def _settle_config(spec, directory: Path, config, origin: dict | None = None):
+    if origin is not None:  # a continued run's first start: record where it came from
+        checkpoints.write_config(directory, spec.name, config, origin)
+        return config
     if (directory / checkpoints.CONFIG_FILE).is_file():
         stored_name, stored = checkpoints.read_config(directory)
         if stored_name != spec.name:

@@ -1,6 +1,7 @@
 """InfoGAN: the information-term losses (tensorflow-probability), the latent layout, the Q head,
 and what it composes into the shared GAN."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -127,3 +128,25 @@ def test_q_is_restored_from_the_checkpoint(tiny_infogan, tiny_images, tmp_path):
                                                                  "discriminator_filters": 4, "batch_size": 16}))
     with pytest.raises(checkpoints.CheckpointError, match="not infogan"):
         infogan.load_q(tmp_path / "other")
+
+
+def test_the_paper_networks_and_a_fixed_stddev(tiny_infogan):
+    config = dataclasses.replace(tiny_infogan, hidden_units=16, learn_stddev=False)
+    discriminator = infogan.build_discriminator(config)
+    score, q = discriminator(tf.random.normal((5, 28, 28, 1)), training=False)
+    assert score.shape == (5, 1) and q.shape == (5, 10 + 2)  # no std column
+    logits, mean, stddev = infogan.split_q(config, q)
+    np.testing.assert_array_equal(stddev.numpy(), np.ones((5, 2)))
+    # Q and the score both read the fully connected layer of the paper's discriminator
+    dense = [layer for layer in discriminator.layers if type(layer).__name__ == "Dense"]
+    assert [layer.units for layer in dense][:1] == [16]
+    generator = infogan.build_generator(config)
+    assert [layer.units for layer in generator.layers if type(layer).__name__ == "Dense"] == [16, 7 * 7 * 16]
+    assert sum("Conv2DTranspose" in type(layer).__name__ for layer in generator.layers) == 2  # no 3x3 at 7x7
+    # the squared-error continuous term: NLL under N(mean, 1)
+    latent = infogan.sample_latent(config, 5, seed=0)
+    gan = infogan.InfoGAN(config)
+    loss, logs = gan.auxiliary_loss(latent, q)
+    continuous = latent[:, -2:]
+    expected = np.mean(np.sum(0.5 * np.log(2 * np.pi) + 0.5 * (continuous - mean.numpy()) ** 2, axis=1))
+    np.testing.assert_allclose(float(logs["continuous_nll"]), expected, rtol=1e-5)

@@ -45,8 +45,12 @@ class InfoGANConfig:
     discriminator_filters: int = 64  # discriminator: as DCGANConfig.discriminator_filters
     kernel_size: int = 4
     q_units: int = 128  # Q head's hidden dense layer (the paper's MNIST Q: FC 128)
+    hidden_units: int = 0  # 1024: the paper's networks (FC 1024 in G and D, Q on D's FC layer,
+    #                        no 3x3 layer at 7x7 in G); 0: DCGAN's networks
     categorical_weight: float = 1.0  # lambda for the categorical code (the paper's 1)
     continuous_weight: float = 0.1  # lambda for the continuous codes (the paper: smaller)
+    learn_stddev: bool = True  # Q predicts each continuous code's std; False: a fixed std of 1,
+    #                            so the continuous term is a squared error (the paper's released code)
     generator_learning_rate: float = 1e-3  # the paper's MNIST setting: 1e-3 for G ...
     discriminator_learning_rate: float = 2e-4  # ... and 2e-4 for D and Q
     beta_1: float = 0.5
@@ -112,18 +116,21 @@ def make_latent(config: InfoGANConfig, noise, categories, continuous) -> np.ndar
 
 
 def build_generator(config: InfoGANConfig) -> keras.Model:
-    """``[z | c_cat | c_cont]`` ``[batch, latent_dim]`` -> image: DCGAN's generator."""
-    return dcgan.build_generator(config)
+    """``[z | c_cat | c_cont]`` ``[batch, latent_dim]`` -> image: DCGAN's generator, or with
+    ``hidden_units`` the paper's (a fully connected layer first, no 3x3 layer at 7x7)."""
+    return dcgan.build_generator(config, hidden_units=config.hidden_units,
+                                 refine_7x7=not config.hidden_units)
 
 
 def build_discriminator(config: InfoGANConfig) -> keras.Model:
     """image -> ``[score [batch, 1], q [batch, categories + 2 * continuous_codes]]``.
 
     The score is DCGAN's discriminator logit; ``q`` holds Q's categorical logits, then the
-    means, then the standard deviations (softplus, positive) of the continuous codes.
+    means, then (with ``learn_stddev``) the standard deviations (softplus, positive) of the
+    continuous codes.
     """
-    body = dcgan.build_discriminator(config, name="body")
-    features = body.get_layer("logit").input  # the flattened 7x7 features
+    body = dcgan.build_discriminator(config, name="body", hidden_units=config.hidden_units)
+    features = body.get_layer("logit").input  # the flattened 7x7 features, or the FC layer's
     image = body.input
     init = keras.initializers.RandomNormal(stddev=0.02, seed=config.seed + 7)
     x = layers.Dense(config.q_units, use_bias=False, kernel_initializer=init, name="q_dense")(features)
@@ -133,15 +140,20 @@ def build_discriminator(config: InfoGANConfig) -> keras.Model:
     glorot = lambda offset: keras.initializers.GlorotUniform(seed=config.seed + offset)  # noqa: E731
     logits = layers.Dense(config.categories, kernel_initializer=glorot(8), name="q_logits")(x)
     mean = layers.Dense(config.continuous_codes, kernel_initializer=glorot(9), name="q_mean")(x)
-    stddev = layers.Dense(config.continuous_codes, activation="softplus", kernel_initializer=glorot(10),
-                          name="q_stddev")(x)
-    stddev = layers.Lambda(lambda s: s + 1e-3, name="q_stddev_floor")(stddev)  # never exactly 0
-    q = layers.Concatenate(name="q")([logits, mean, stddev])
+    heads = [logits, mean]
+    if config.learn_stddev:
+        stddev = layers.Dense(config.continuous_codes, activation="softplus", kernel_initializer=glorot(10),
+                              name="q_stddev")(x)
+        heads.append(layers.Lambda(lambda s: s + 1e-3, name="q_stddev_floor")(stddev))  # never exactly 0
+    q = layers.Concatenate(name="q")(heads)
     return keras.Model(image, [body.output, q], name="infogan_discriminator")
 
 
 def split_q(config: InfoGANConfig, q):
-    """``(logits, mean, stddev)`` from the Q head's output."""
+    """``(logits, mean, stddev)`` from the Q head's output (stddev 1 when Q does not learn it)."""
+    if not config.learn_stddev:
+        logits, mean = tf.split(q, [config.categories, config.continuous_codes], axis=-1)
+        return logits, mean, tf.ones_like(mean)
     return tf.split(q, [config.categories, config.continuous_codes, config.continuous_codes], axis=-1)
 
 
@@ -235,3 +247,26 @@ def q_codes(q_network, config: InfoGANConfig, images, batch_size: int = 500) -> 
         _, q = q_network(inputs[start : start + batch_size], training=False)
         codes.append(np.argmax(split_q(config, q)[0].numpy(), axis=1))
     return np.concatenate(codes)
+
+
+def generated_code_accuracy(model, evaluator, per_code: int = 1000, seed: int = 11):
+    """How well the categorical code of ``model`` (a loaded InfoGAN generator,
+    :func:`gankit.checkpoints.load_generator`) chooses the digit: ``per_code`` images per code value
+    (random noise and continuous codes from ``seed``), labelled by ``evaluator``'s classifier,
+    code values matched one to one to digits. Returns ``(digit_of_code, accuracy)``."""
+    from gankit.data import to_pixels
+
+    config = model.config
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(np.arange(config.categories), per_code)
+    latent = make_latent(config, rng.standard_normal((codes.size, config.noise_dim)), codes,
+                         rng.uniform(-1, 1, (codes.size, config.continuous_codes)))
+    images = np.concatenate([model.generate(latent[start : start + 500]) for start in range(0, codes.size, 500)])
+    _, probabilities = evaluator.features_and_probabilities(to_pixels(images))
+    return match_codes(codes, probabilities.argmax(1), config.categories)
+
+
+def real_code_accuracy(q_network, config: InfoGANConfig, images, labels):
+    """Unsupervised classification of real digits: the code Q reads from each of ``images``,
+    matched one to one to the true ``labels``. Returns ``(digit_of_code, accuracy)``."""
+    return match_codes(q_codes(q_network, config, images), labels, config.categories)
