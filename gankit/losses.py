@@ -4,7 +4,8 @@ Every function takes the discriminator's raw outputs (logits for the families th
 sigmoid) and returns a scalar tensor: the mean over the batch. Keeping the sigmoid inside the
 loss lets us use the numerically stable ``log(sigmoid(x))`` forms.
 
-Families: minimax / non-saturating (GAN, DCGAN), Wasserstein (WGAN), least squares (LSGAN).
+Families: minimax / non-saturating (GAN, DCGAN), Wasserstein (WGAN), least squares (LSGAN),
+hinge (a recipe for DCGAN).
 Beside them are the two ways WGAN keeps its critic Lipschitz: :func:`gradient_penalty`, a loss
 term that needs the critic itself, and :func:`clip_weights`, which acts on the weights.
 
@@ -94,6 +95,23 @@ def wasserstein_generator_loss(critic_fake):
     """
     critic_fake = _as_logits("critic_fake", critic_fake)
     return -tf.reduce_mean(critic_fake)
+
+
+def hinge_discriminator_loss(disc_real, disc_fake):
+    """The hinge loss of the discriminator (Lim & Ye 2017; used by Miyato et al. 2018 with
+    spectral normalisation): ``L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]``.
+
+    Scores beyond the margin (above 1 on real images, below -1 on generated ones) cost nothing,
+    so the discriminator stops pushing on images it already separates.
+    """
+    disc_real = _as_logits("disc_real", disc_real)
+    disc_fake = _as_logits("disc_fake", disc_fake)
+    return tf.reduce_mean(tf.nn.relu(1.0 - disc_real)) + tf.reduce_mean(tf.nn.relu(1.0 + disc_fake))
+
+
+def hinge_generator_loss(disc_fake):
+    """The generator's side of the hinge pair: ``L_G = -E[D(G(z))]``."""
+    return -tf.reduce_mean(_as_logits("disc_fake", disc_fake))
 
 
 def least_squares_discriminator_loss(disc_real, disc_fake, real_target=1.0, fake_target=0.0):

@@ -130,3 +130,9 @@ def test_clip_weights_bounds_every_trainable_weight():
     critic.layers[-1].kernel.assign(np.array([[0.5], [-0.5], [0.004], [-0.02]], np.float32))
     losses.clip_weights(critic, limit=0.01)
     np.testing.assert_allclose(critic.layers[-1].kernel.numpy().ravel(), [0.01, -0.01, 0.004, -0.01])
+
+
+def test_hinge_pair_golden_values():
+    # relu(1 - [1, -2, 0.5]) = [0, 3, 0.5]; relu(1 + [-1, 3, 0]) = [0, 4, 1]
+    assert float(losses.hinge_discriminator_loss(DISC_REAL, DISC_FAKE)) == pytest.approx(3.5 / 3 + 5 / 3, rel=1e-6)
+    assert float(losses.hinge_generator_loss(DISC_FAKE)) == pytest.approx(-2 / 3, rel=1e-6)

@@ -25,6 +25,7 @@ classifier score of about 7 (see ``saved_models/dcgan/NOTES.md``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import keras
@@ -32,6 +33,7 @@ from keras import layers
 
 from gankit import losses
 from gankit.gan import GAN
+from gankit.models.spectral_norm import SpectralNormalization
 
 
 @dataclass
@@ -46,6 +48,16 @@ class DCGANConfig:
     ema_decay: float = 0.999  # generator weight average used for sampling; None turns it off
     batch_size: int = 64  # images per step
     seed: int = 0  # seeds the weights, the training noise and the data order
+    # Recipes from later papers, off by default (the committed checkpoints were trained without):
+    loss: str = "non_saturating"  # or "hinge" (Lim & Ye 2017; Miyato et al. 2018)
+    spectral_norm: bool = False  # spectrally normalised discriminator, without its batch norm
+    r1_weight: float = 0.0  # R1 penalty on real images (Mescheder et al. 2018); 0: off
+
+
+LOSS_PAIRS = {  # the config's loss name -> (generator loss, discriminator loss)
+    "non_saturating": (losses.non_saturating_generator_loss, losses.minimax_discriminator_loss),
+    "hinge": (losses.hinge_generator_loss, losses.hinge_discriminator_loss),
+}
 
 
 def _init(seed):
@@ -90,9 +102,12 @@ def build_generator(config: DCGANConfig, hidden_units: int = 0, refine_7x7: bool
     return keras.Model(latent, image, name="dcgan_generator")
 
 
-def build_discriminator(config: DCGANConfig, batch_norm: bool = True, name: str = "dcgan_discriminator",
+def build_discriminator(config: DCGANConfig, batch_norm: bool | None = None, name: str = "dcgan_discriminator",
                         initializer=None, hidden_units: int = 0) -> keras.Model:
     """image [batch, 28, 28, 1] -> one raw score [batch, 1] (no sigmoid; the loss applies it).
+
+    ``batch_norm`` defaults to on unless the config asks for spectral normalisation
+    (``spectral_norm``), which wraps every convolution and dense layer instead.
 
     ``hidden_units > 0`` adds a fully connected layer of that width (LeakyReLU) before the
     score: the InfoGAN paper's MNIST discriminator with 1024, except that the layer has a bias
@@ -108,31 +123,37 @@ def build_discriminator(config: DCGANConfig, batch_norm: bool = True, name: str 
     the paper's N(0, 0.02) weights.
     """
     init = initializer or _init
+    spectral = getattr(config, "spectral_norm", False)
+    batch_norm = not spectral if batch_norm is None else batch_norm
+
+    def layer(inner, offset, name=None):  # spectrally normalised when the config asks
+        return SpectralNormalization(inner, seed=config.seed + 20 + offset, name=name) if spectral else inner
+
     image = keras.Input((28, 28, 1), name="image")
     width = config.discriminator_filters
-    x = layers.Conv2D(
+    x = layer(layers.Conv2D(
         width, config.kernel_size, strides=2, padding="same", kernel_initializer=init(config.seed + 3),
-    )(image)  # [batch, 14, 14, d]; no batch norm on the input layer
+    ), 0)(image)  # [batch, 14, 14, d]; no batch norm on the input layer
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(
+    x = layer(layers.Conv2D(
         2 * width, config.kernel_size, strides=2, padding="same", use_bias=not batch_norm,
         kernel_initializer=init(config.seed + 4),
-    )(x)  # [batch, 7, 7, 2d]
+    ), 1)(x)  # [batch, 7, 7, 2d]
     if batch_norm:
         x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     if hidden_units:
-        x = layers.Dense(hidden_units, kernel_initializer=init(config.seed + 12))(x)
+        x = layer(layers.Dense(hidden_units, kernel_initializer=init(config.seed + 12)), 2)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logit = layers.Dense(1, kernel_initializer=init(config.seed + 5), name="logit")(x)
+    logit = layer(layers.Dense(1, kernel_initializer=init(config.seed + 5), name="logit"), 3, name="logit")(x)
     return keras.Model(image, logit, name=name)
 
 
 def build_gan(
     config: DCGANConfig | None = None,
-    generator_loss_fn=losses.non_saturating_generator_loss,
-    discriminator_loss_fn=losses.minimax_discriminator_loss,
+    generator_loss_fn=None,
+    discriminator_loss_fn=None,
     name: str = "dcgan",
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
@@ -149,6 +170,12 @@ def build_gan(
     the generator at ``generator_learning_rate`` when one is set).
     """
     config = config or DCGANConfig()
+    if generator_loss_fn is None or discriminator_loss_fn is None:
+        if config.loss not in LOSS_PAIRS:
+            raise ValueError(f"loss must be one of {sorted(LOSS_PAIRS)}, got {config.loss!r}")
+        generator_loss_fn, discriminator_loss_fn = LOSS_PAIRS[config.loss]
+    if discriminator_penalty is None and getattr(config, "r1_weight", 0.0):
+        discriminator_penalty = functools.partial(losses.r1_penalty, weight=config.r1_weight)
     gan = GAN(
         generator if generator is not None else build_generator(config),
         discriminator if discriminator is not None else build_discriminator(config),

@@ -30,11 +30,14 @@ class LSGANConfig(dcgan.DCGANConfig):
     fake_target: float = 0.0  # a: the discriminator's target for generated images
     real_target: float = 1.0  # b: its target for real images
     generator_target: float = 1.0  # c: the value the generator wants for its samples
+    loss: str = "least_squares"  # LSGAN's loss is its own (DCGAN's field, fixed here)
 
 
 def build_gan(config: LSGANConfig | None = None, **compile_kwargs) -> GAN:
     """The compiled LSGAN: DCGAN's networks and optimisers with the least-squares loss pair."""
     config = config or LSGANConfig()
+    if config.loss != "least_squares":
+        raise ValueError(f"LSGAN is the least-squares loss; for loss={config.loss!r} train dcgan")
     return dcgan.build_gan(
         config,
         generator_loss_fn=functools.partial(losses.least_squares_generator_loss, target=config.generator_target),
