@@ -15,7 +15,9 @@ One departure: by default the generator's Adam runs at 1e-3, five times the disc
 Fréchet distance in about half the epochs; ``generator_learning_rate=None`` restores the
 paper's single rate (``saved_models/dcgan/NOTES.md`` has the comparison).
 
-The loss is the non-saturating pair from :mod:`gankit.losses`.
+The loss is the non-saturating pair from :mod:`gankit.losses`. Later recipes are config fields,
+off by default: ``loss="hinge"``, ``spectral_norm`` (a spectrally normalised discriminator
+without batch norm, :mod:`gankit.models.spectral_norm`) and ``r1_weight`` (the R1 penalty).
 
 Sizes: the generator is 7x7x128 -> (3x3, stride 1) 7x7x128 -> 14x14x64 -> 28x28x1 and the
 discriminator 28x28x1 -> 14x14x64 -> 7x7x128 -> one logit. A first version with a single

@@ -17,6 +17,11 @@ codes readable and Q learns to read them. The paper weights the discrete code by
 continuous ones less; we use 0.1. The adversarial pair is DCGAN's non-saturating one. No label
 of the data set is used: the categorical code has to find the digits by itself.
 
+Two options of the config bring the paper's own setting closer: ``hidden_units=1024`` (its
+networks, with a fully connected layer in G and D and Q on D's) and ``learn_stddev=False`` (the
+continuous codes scored under a fixed standard deviation, a squared error, as in the paper's
+released code).
+
 The hooks of :class:`gankit.gan.GAN` that this overrides: ``sample_latent``, ``discriminate``
 (score and Q head from one forward pass) and ``auxiliary_loss``.
 """
