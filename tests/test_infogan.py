@@ -150,3 +150,40 @@ def test_the_paper_networks_and_a_fixed_stddev(tiny_infogan):
     continuous = latent[:, -2:]
     expected = np.mean(np.sum(0.5 * np.log(2 * np.pi) + 0.5 * (continuous - mean.numpy()) ** 2, axis=1))
     np.testing.assert_allclose(float(logs["continuous_nll"]), expected, rtol=1e-5)
+
+
+class _CodeAsImage:
+    """A stand-in generator whose images carry the categorical code as their brightness."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def generate(self, latent):
+        _, categorical, _ = infogan.split_latent(self.config, latent)
+        level = np.argmax(categorical.numpy(), axis=1).astype(np.float32) / 10.0  # in [0, 0.9]
+        return np.broadcast_to(level[:, None, None, None] * 2 - 1, (len(level), 28, 28, 1)).copy()
+
+
+class _BrightnessReader:
+    """A stand-in evaluator: labels an image (code k) as digit (k + 3) mod 10."""
+
+    def features_and_probabilities(self, pixels):
+        codes = np.rint(pixels.reshape(len(pixels), -1).mean(axis=1) / 255.0 * 10).astype(int)
+        return None, np.eye(10)[(codes + 3) % 10]
+
+
+def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(tiny_infogan):
+    digit_of_code, accuracy = infogan.generated_code_accuracy(
+        _CodeAsImage(tiny_infogan), _BrightnessReader(), per_code=7)
+    assert accuracy == 1.0
+    np.testing.assert_array_equal(digit_of_code, (np.arange(10) + 3) % 10)
+
+
+def test_real_code_accuracy_is_q_codes_matched_to_labels(tiny_infogan, tiny_images, tmp_path):
+    training.train("infogan", tmp_path / "run", tiny_images, epochs=1, config=tiny_infogan, verbose=0)
+    q_network = infogan.load_q(tmp_path / "run")
+    labels = np.arange(len(tiny_images)) % 10
+    expected = infogan.match_codes(infogan.q_codes(q_network, tiny_infogan, tiny_images), labels)
+    digit_of_code, accuracy = infogan.real_code_accuracy(q_network, tiny_infogan, tiny_images, labels)
+    np.testing.assert_array_equal(digit_of_code, expected[0])
+    assert accuracy == expected[1] and 0.0 <= accuracy <= 1.0
