@@ -112,6 +112,9 @@ def main(argv=None) -> int:
     bench.add_argument("architecture", choices=sorted(ARCHITECTURES))
     bench.add_argument("--steps", type=int, default=100, help="steps per timed run")
     bench.add_argument("--repeats", type=int, default=3, help="timed runs (rounds, with --compare-bare)")
+    bench.add_argument("--jit", action="store_true", help="compile the train step with XLA (jit_compile)")
+    bench.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                       help="override a config field, e.g. --set batch_size=128 (repeatable)")
     bench.add_argument("--compare-bare", action="store_true",
                        help="also time a bare tf.function loop, interleaved, and print the kit's ratio to it")
 
@@ -261,6 +264,8 @@ def _benchmark(args) -> int:
     from gankit import benchmark
 
     cores = f"{os.cpu_count()} CPU cores"
+    if args.compare_bare and (args.jit or args.set):
+        raise ValueError("--jit and --set apply to the plain benchmark, not to --compare-bare")
     if args.compare_bare:
         result = benchmark.compare_with_bare_loop(args.architecture, steps=args.steps, rounds=args.repeats)
         listing = lambda rates: ", ".join(f"{rate:.0f}" for rate in rates)  # noqa: E731
@@ -269,9 +274,17 @@ def _benchmark(args) -> int:
               f"interleaved rounds of {args.steps} steps: {', '.join(f'{r:.3f}' for r in result['ratios'])}; "
               f"fit {listing(result['kit'])}; bare {listing(result['bare'])}; {cores})")
         return 0
-    best, rates = benchmark.images_per_second(args.architecture, steps=args.steps, repeats=args.repeats)
+    from gankit.models import get_architecture
+
+    spec = get_architecture(args.architecture)
+    settings = _parse_settings(args.set)
+    config = spec.make_config({**dataclasses.asdict(spec.make_config()), **settings}) if settings else None
+    best, rates = benchmark.images_per_second(args.architecture, steps=args.steps, repeats=args.repeats,
+                                              config=config, jit_compile=args.jit)
     runs = ", ".join(f"{rate:.0f}" for rate in rates)
-    print(f"{args.architecture}: {best:.0f} images/s (best of {args.repeats} runs of {args.steps} steps: {runs}; {cores})")
+    variant = "".join([", XLA" if args.jit else ""] + [f", {setting}" for setting in args.set])
+    print(f"{args.architecture}{variant}: {best:.0f} images/s (best of {args.repeats} runs of {args.steps} steps: "
+          f"{runs}; {cores})")
     return 0
 
 

@@ -5,6 +5,7 @@ images per second is also the rate at which an epoch of real data goes by.
 
     python -m gankit benchmark dcgan --steps 100
     python -m gankit benchmark dcgan --compare-bare     # fit() against a bare tf.function loop
+    python -m gankit benchmark dcgan --jit --set batch_size=128   # XLA, another batch size
 
 Both figures feed synthetic digits through the pipeline that training uses
 (:func:`gankit.data.epoch_batches`) after a warm-up (the first steps trace and compile the
@@ -33,11 +34,11 @@ from gankit.data import epoch_batches
 from gankit.models import get_architecture
 
 
-def _setup(architecture: str, steps: int, config=None):
+def _setup(architecture: str, steps: int, config=None, jit_compile: bool = False):
     """A built GAN, its config and an endless iterator over training batches of synthetic digits."""
     spec = get_architecture(architecture)
     config = config or spec.make_config()
-    gan = spec.build_gan(config)
+    gan = spec.build_gan(config, jit_compile=jit_compile)
     per_step = gan.images_per_step(config.batch_size)  # real images per step (all critic batches)
     images = np.random.default_rng(0).integers(0, 256, size=(per_step * steps, 28, 28), dtype=np.uint8)
     return gan, per_step, images
@@ -55,9 +56,14 @@ def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
     return per_step * steps / (time.perf_counter() - started)
 
 
-def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, repeats: int = 3, config=None):
-    """``(best, all)`` throughput of ``fit`` in images/s over ``repeats`` timed runs of ``steps`` steps."""
-    gan, per_step, images = _setup(architecture, steps, config)
+def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, repeats: int = 3, config=None,
+                      jit_compile: bool = False):
+    """``(best, all)`` throughput of ``fit`` in images/s over ``repeats`` timed runs of ``steps`` steps.
+
+    ``config`` replaces the architecture's default config (another batch size, say);
+    ``jit_compile`` compiles the train step with XLA (Keras leaves it off on a CPU-only machine).
+    """
+    gan, per_step, images = _setup(architecture, steps, config, jit_compile)
     batches = _epochs_for(images, per_step, steps, warmup)
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]

@@ -25,3 +25,18 @@ def test_the_command_prints_the_ratio(capsys):
     assert main(["benchmark", "dcgan", "--compare-bare", "--steps", "3", "--repeats", "1"]) == 0
     line = capsys.readouterr().out
     assert line.startswith("dcgan: fit() ") and "ratio " in line and "median of 1 interleaved rounds of 3 steps" in line
+
+
+def test_the_command_measures_xla_and_other_settings(capsys):
+    assert main(["benchmark", "dcgan", "--steps", "2", "--repeats", "1", "--jit", "--set", "batch_size=16"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("dcgan, XLA, batch_size=16: ") and "images/s" in out
+    assert main(["benchmark", "dcgan", "--compare-bare", "--jit"]) == 2
+    assert "--compare-bare" in capsys.readouterr().err
+
+
+def test_xla_is_what_the_benchmark_compiles(tiny_config):
+    from gankit import benchmark
+
+    gan, per_step, _ = benchmark._setup("dcgan", 2, tiny_config, jit_compile=True)
+    assert gan.jit_compile is True and per_step == tiny_config.batch_size
