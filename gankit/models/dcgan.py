@@ -172,10 +172,12 @@ def build_gan(
     the generator at ``generator_learning_rate`` when one is set).
     """
     config = config or DCGANConfig()
-    if generator_loss_fn is None or discriminator_loss_fn is None:
-        if config.loss not in LOSS_PAIRS:
-            raise ValueError(f"loss must be one of {sorted(LOSS_PAIRS)}, got {config.loss!r}")
-        generator_loss_fn, discriminator_loss_fn = LOSS_PAIRS[config.loss]
+    if generator_loss_fn is None or discriminator_loss_fn is None:  # the config's pair fills what is not given
+        loss = getattr(config, "loss", "non_saturating")  # StyleGAN's config has no choice of loss
+        if loss not in LOSS_PAIRS:
+            raise ValueError(f"loss must be one of {sorted(LOSS_PAIRS)}, got {loss!r}")
+        generator_loss_fn = generator_loss_fn or LOSS_PAIRS[loss][0]
+        discriminator_loss_fn = discriminator_loss_fn or LOSS_PAIRS[loss][1]
     if discriminator_penalty is None and getattr(config, "r1_weight", 0.0):
         discriminator_penalty = functools.partial(losses.r1_penalty, weight=config.r1_weight)
     gan = GAN(

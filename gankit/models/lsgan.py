@@ -36,7 +36,8 @@ class LSGANConfig(dcgan.DCGANConfig):
 def build_gan(config: LSGANConfig | None = None, **compile_kwargs) -> GAN:
     """The compiled LSGAN: DCGAN's networks and optimisers with the least-squares loss pair."""
     config = config or LSGANConfig()
-    if config.loss != "least_squares":
+    # DCGAN's default name is accepted too: an LSGAN config made from a DCGAN one carries it.
+    if getattr(config, "loss", "least_squares") not in ("least_squares", "non_saturating"):
         raise ValueError(f"LSGAN is the least-squares loss; for loss={config.loss!r} train dcgan")
     return dcgan.build_gan(
         config,
