@@ -141,12 +141,12 @@ def _train(args) -> int:
     spec = get_architecture(args.architecture)
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
     overrides.update(_parse_settings(args.set))
-    base = spec.make_config()
+    base = None
     if args.continue_from:  # the settings apply to the run continued from
         from gankit.checkpoints import read_config
 
         base = read_config(args.continue_from)[1]
-    config = spec.make_config({**dataclasses.asdict(base), **overrides}) if overrides else None
+    config = _config_with(spec, overrides, base)
     images, _ = load_mnist("train", args.data)
     if args.limit:
         images = images[: args.limit]
@@ -162,6 +162,14 @@ def _train(args) -> int:
     )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0
+
+
+def _config_with(spec, settings: dict, base=None):
+    """``base`` (default: the architecture's defaults) with ``settings`` applied; None when there
+    are no settings (the trainer then takes the stored or the default config)."""
+    if not settings:
+        return None
+    return spec.make_config({**dataclasses.asdict(base or spec.make_config()), **settings})
 
 
 def _parse_settings(settings) -> dict:
@@ -277,8 +285,7 @@ def _benchmark(args) -> int:
     from gankit.models import get_architecture
 
     spec = get_architecture(args.architecture)
-    settings = _parse_settings(args.set)
-    config = spec.make_config({**dataclasses.asdict(spec.make_config()), **settings}) if settings else None
+    config = _config_with(spec, _parse_settings(args.set))
     best, rates = benchmark.images_per_second(args.architecture, steps=args.steps, repeats=args.repeats,
                                               config=config, jit_compile=args.jit)
     runs = ", ".join(f"{rate:.0f}" for rate in rates)

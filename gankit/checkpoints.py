@@ -293,8 +293,12 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
             raise ValueError(f"a {stored_name} generator has no truncation trick (StyleGAN has)")
         network.truncation_psi = float(truncation_psi)
     restore(network, part, checkpoint_path, f"a {stored_name} generator built from {directory / CONFIG_FILE}")
-    epochs = int(tf.train.load_checkpoint(checkpoint_path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
-    return PretrainedGenerator(network, stored_name, config, directory, epochs)
+    return PretrainedGenerator(network, stored_name, config, directory, stored_epochs(checkpoint_path))
+
+
+def stored_epochs(checkpoint_path: str) -> int:
+    """How many epochs of training the checkpoint at ``checkpoint_path`` holds."""
+    return int(tf.train.load_checkpoint(checkpoint_path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
 def locate(name_or_path, models_dir=None, architecture: str | None = None):

@@ -88,7 +88,7 @@ def train(
     if continue_from is not None and not checkpoints.has_checkpoint(directory):
         origin = _continuation_origin(spec, Path(continue_from), config)
         config = config if config is not None else origin["config"]
-        _settle_config(spec, directory, config, origin)
+        checkpoints.write_config(directory, spec.name, config, origin)  # then settled like any stored one
     config = _settle_config(spec, directory, config)
     gan = spec.build_gan(config)
 
@@ -140,8 +140,7 @@ def _continuation_origin(spec, source: Path, config) -> dict:
     stored_name, stored = checkpoints.read_config(source)
     if stored_name != spec.name:
         raise checkpoints.CheckpointError(f"{source} holds a {stored_name} run; cannot continue it as {spec.name}")
-    path = checkpoints.latest_checkpoint(source)
-    epochs = int(tf.train.load_checkpoint(path).get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    epochs = checkpoints.stored_epochs(checkpoints.latest_checkpoint(source))
     return {"directory": source.as_posix(), "epochs": epochs, "config": stored}
 
 
@@ -165,10 +164,7 @@ def _start_from(gan, checkpoint, source: Path, directory: Path) -> None:
         shutil.copytree(source / GRID_FOLDER, directory / GRID_FOLDER, dirs_exist_ok=True)
 
 
-def _settle_config(spec, directory: Path, config, origin: dict | None = None):
-    if origin is not None:  # a continued run's first start: record where it came from
-        checkpoints.write_config(directory, spec.name, config, origin)
-        return config
+def _settle_config(spec, directory: Path, config):
     if (directory / checkpoints.CONFIG_FILE).is_file():
         stored_name, stored = checkpoints.read_config(directory)
         if stored_name != spec.name:

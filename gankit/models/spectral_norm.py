@@ -34,7 +34,7 @@ class SpectralNormalization(layers.Layer):
             initializer=keras.initializers.RandomNormal(seed=self.seed),
         )
 
-    def normalized_kernel(self, training=False):
+    def normalized_kernel(self):
         """``(W / sigma, u)``: the kernel divided by its estimated spectral norm, and the power
         iteration's next vector (stored when training)."""
         kernel = self.layer.kernel
@@ -47,7 +47,7 @@ class SpectralNormalization(layers.Layer):
         return kernel / sigma, u
 
     def call(self, inputs, training=False):
-        kernel, u = self.normalized_kernel(training)
+        kernel, u = self.normalized_kernel()
         if training:
             self.u.assign(u)
         layer = self.layer
