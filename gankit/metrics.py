@@ -89,13 +89,17 @@ def _check_probabilities(probabilities):
     return probabilities
 
 
-def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 2048):
+def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 2048, real_radii=None):
     """Improved precision and recall (Kynkäänniemi et al. 2019).
 
     Each set's manifold is the union of balls around its points, each ball reaching the point's
     k-th nearest neighbour in the same set. Precision is the share of generated points inside
     the real manifold (are the samples realistic?); recall is the share of real points inside
     the generated manifold (is the variety of the data covered?).
+
+    Args:
+        real_radii: ``knn_radii(real_features, k)`` computed beforehand, for a caller that scores
+            many generated sets against one real set (the evaluator); computed here when omitted.
 
     Returns:
         ``(precision, recall)``, each in [0, 1].
@@ -106,8 +110,11 @@ def precision_recall(real_features, fake_features, k: int = 3, chunk: int = 2048
         raise ValueError(f"features must be [N, d] with one d, got {real.shape} and {fake.shape}")
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"need more than k={k} points in each set")
-    real_radii = _knn_radii(real, k, chunk)
-    fake_radii = _knn_radii(fake, k, chunk)
+    if real_radii is None:
+        real_radii = knn_radii(real, k, chunk)
+    elif np.shape(real_radii) != (len(real),):
+        raise ValueError(f"real_radii must hold one radius per real point ({len(real)}), got shape {np.shape(real_radii)}")
+    fake_radii = knn_radii(fake, k, chunk)
     precision = _inside_share(fake, real, real_radii, chunk)
     recall = _inside_share(real, fake, fake_radii, chunk)
     return precision, recall
@@ -118,8 +125,9 @@ def _squared_distances(a, b):
     return np.maximum(squared, 0.0)
 
 
-def _knn_radii(points, k, chunk):
-    """Squared distance from each point to its k-th nearest other point."""
+def knn_radii(points, k: int = 3, chunk: int = 2048):
+    """Squared distance from each point of ``[N, d]`` to its k-th nearest other point."""
+    points = np.asarray(points, np.float32)
     radii = np.empty(len(points), np.float32)
     for start in range(0, len(points), chunk):
         distances = _squared_distances(points[start : start + chunk], points)

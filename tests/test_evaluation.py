@@ -108,3 +108,21 @@ def test_table_shows_mean_and_spread():
     assert "toy" in table and "2.00 ± 1.41" in table and "9.0% ± 0.0%" in table
     markdown = format_table([row], markdown=True)
     assert markdown.splitlines()[0].startswith("| model | samples × seeds | FD")
+
+
+def test_evaluator_computes_the_reference_radii_once(monkeypatch, tiny_images):
+    # An untrained classifier and its own features as the reference are enough for the wiring.
+    evaluator = Evaluator(build_classifier(), reference=None)
+    features, _ = evaluator.features_and_probabilities(tiny_images)
+    mean, cov = metrics.feature_statistics(features)
+    evaluator.reference = {"features": features, "mean": mean, "cov": cov}
+    sizes = []
+    original = metrics.knn_radii
+    monkeypatch.setattr(metrics, "knn_radii", lambda points, *args, **kw: sizes.append(len(points)) or original(points, *args, **kw))
+    first = evaluator.score(tiny_images[:40])
+    second = evaluator.score(tiny_images[:40])
+    # One call for the reference, then one per scored set for its own radii.
+    assert sizes == [len(features), 40, 40]
+    assert first == second
+    expected = metrics.precision_recall(features, evaluator.features_and_probabilities(tiny_images[:40])[0])
+    assert (first.precision, first.recall) == expected

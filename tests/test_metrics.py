@@ -109,3 +109,19 @@ def test_precision_recall_rejects_bad_input():
         metrics.precision_recall(np.zeros((10, 2)), np.zeros((10, 3)))
     with pytest.raises(ValueError):
         metrics.precision_recall(np.zeros((3, 2)), np.zeros((10, 2)), k=3)
+
+
+def test_radii_computed_once_give_the_same_precision_and_recall():
+    rng = np.random.default_rng(5)
+    real = clusters(rng, [[0, 0], [10, 0]], 1500)
+    radii = metrics.knn_radii(real, k=3)
+    for centres in ([[0, 0]], [[0, 0], [10, 0]], [[5, 5]]):
+        fake = clusters(rng, centres, 800)
+        assert metrics.precision_recall(real, fake, real_radii=radii) == metrics.precision_recall(real, fake)
+
+
+def test_precision_recall_rejects_radii_of_another_set():
+    rng = np.random.default_rng(6)
+    real, fake = clusters(rng, [[0, 0]], 100), clusters(rng, [[0, 0]], 100)
+    with pytest.raises(ValueError, match="one radius per real point"):
+        metrics.precision_recall(real, fake, real_radii=np.ones(99, np.float32))
