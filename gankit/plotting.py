@@ -126,6 +126,39 @@ def plot_losses_and_quality(history: dict, title: str | None = None, names=None,
     return _finish(figure, top, title)
 
 
+def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str | None = None):
+    """One column per run (``{label: history}``), against each run's training steps: the
+    epoch-mean ``name`` on the run's own scale above (two variants' losses may differ by orders
+    of magnitude), the Fréchet distance of the moving average below, on one log scale shared by
+    every column so that quality compares directly."""
+    from gankit.study import epoch_series
+
+    if not histories:
+        raise ValueError("no history to plot")
+    figure, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6), squeeze=False)
+    for column, (label, history) in enumerate(histories.items()):
+        epochs = [e for e in history["epochs"] if "frechet_distance" in e]
+        if not epochs:
+            raise ValueError(f"{label}: the history has no frechet_distance: train with an evaluator")
+        top, bottom = axes[0, column], axes[1, column]
+        if column:
+            bottom.sharey(axes[1, 0])  # one quality scale for every run
+        steps = [e["step"] for e in history["epochs"]]
+        top.plot(steps, epoch_series(history, name), marker=".")
+        top.set_title(label)
+        bottom.plot([e["step"] for e in epochs], [e["frechet_distance"] for e in epochs], marker=".")
+        bottom.set_yscale("log")
+        bottom.set_xlabel("training step")
+        for axis in (top, bottom):
+            axis.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(ylabel)
+    axes[1, 0].set_ylabel("Fréchet distance\n(lower is better)")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
 def training_minutes(history: dict) -> list[float]:
     """Cumulative wall-clock minutes of training at the end of each epoch of a history."""
     return list(np.cumsum([entry["seconds"] for entry in history["epochs"]]) / 60.0)

@@ -70,10 +70,11 @@ def test_make_latent_places_the_chosen_codes(tiny_infogan):
 
 
 def test_q_head_shares_the_body_and_predicts_a_positive_stddev(tiny_infogan):
-    discriminator = infogan.build_discriminator(tiny_infogan)
+    config = dataclasses.replace(tiny_infogan, learn_stddev=True)  # the default is a fixed std
+    discriminator = infogan.build_discriminator(config)
     score, q = discriminator(tf.random.normal((5, 28, 28, 1)) * 10, training=False)
     assert score.shape == (5, 1) and q.shape == (5, 10 + 2 + 2)
-    logits, mean, stddev = infogan.split_q(tiny_infogan, q)
+    logits, mean, stddev = infogan.split_q(config, q)
     assert np.all(stddev.numpy() > 0)
     # One body: the score and Q read the same convolutions (no second copy of their weights).
     conv_layers = [layer for layer in discriminator.layers if "Conv2D" in type(layer).__name__]

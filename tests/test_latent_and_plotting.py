@@ -121,3 +121,22 @@ def test_time_to_quality_plots_fd_against_cumulative_minutes():
     assert line.get_label() == "a (40.0 after 3 min)"
     with pytest.raises(ValueError, match="no frechet_distance"):
         plot_time_to_quality({"b": {"epochs": [{"seconds": 1.0}]}})
+
+
+def test_runs_side_by_side_keep_their_own_loss_scale_and_share_the_quality_scale():
+    def history(scale, distances):
+        return {"epochs": [{"epoch": i + 1, "step": 10 * (i + 1), "discriminator_loss": -scale / (i + 1),
+                            "frechet_distance": fd} for i, fd in enumerate(distances)]}
+
+    figure = plotting.plot_runs_side_by_side({"clip": history(0.01, [300.0, 200.0]), "gp": history(10.0, [90.0, 60.0])},
+                                             "wasserstein_estimate", ylabel="W")
+    clip_top, gp_top, clip_bottom, gp_bottom = figure.axes  # row by row
+    assert [clip_top.get_title(), gp_top.get_title()] == ["clip", "gp"]
+    assert list(clip_top.get_lines()[0].get_ydata()) == [0.01, 0.005]
+    assert list(gp_top.get_lines()[0].get_ydata()) == [10.0, 5.0]
+    assert clip_top.get_ylim() != gp_top.get_ylim()  # each estimate on its own scale
+    assert clip_bottom.get_ylim() == gp_bottom.get_ylim()  # the distances on one scale
+    assert list(gp_bottom.get_lines()[0].get_ydata()) == [90.0, 60.0]
+    with pytest.raises(ValueError, match="frechet_distance"):
+        plotting.plot_runs_side_by_side({"x": {"epochs": [{"epoch": 1, "step": 1, "discriminator_loss": 0.0}]}},
+                                        "wasserstein_estimate", ylabel="W")

@@ -17,10 +17,11 @@ codes readable and Q learns to read them. The paper weights the discrete code by
 continuous ones less; we use 0.1. The adversarial pair is DCGAN's non-saturating one. No label
 of the data set is used: the categorical code has to find the digits by itself.
 
-Two options of the config bring the paper's own setting closer: ``hidden_units=1024`` (its
-networks, with a fully connected layer in G and D and Q on D's) and ``learn_stddev=False`` (the
-continuous codes scored under a fixed standard deviation, a squared error, as in the paper's
-released code).
+The continuous codes are scored under a fixed standard deviation of 1 (a squared error), as in
+the paper's released code; ``learn_stddev=True`` lets Q predict a standard deviation as well
+(the kit's first InfoGAN did; the fixed one trained better, ``training/NOTES.md``).
+``hidden_units=1024`` gives the paper's own networks (a fully connected layer in G and D, Q on
+D's).
 
 The hooks of :class:`gankit.gan.GAN` that this overrides: ``sample_latent``, ``discriminate``
 (score and Q head from one forward pass) and ``auxiliary_loss``.
@@ -54,8 +55,9 @@ class InfoGANConfig:
     #                        no 3x3 layer at 7x7 in G); 0: DCGAN's networks
     categorical_weight: float = 1.0  # lambda for the categorical code (the paper's 1)
     continuous_weight: float = 0.1  # lambda for the continuous codes (the paper: smaller)
-    learn_stddev: bool = True  # Q predicts each continuous code's std; False: a fixed std of 1,
-    #                            so the continuous term is a squared error (the paper's released code)
+    learn_stddev: bool = False  # False: a fixed std of 1, so the continuous term is a squared error
+    #                             (the paper's released code, and the committed model); True: Q
+    #                             predicts each continuous code's std too
     generator_learning_rate: float = 1e-3  # the paper's MNIST setting: 1e-3 for G ...
     discriminator_learning_rate: float = 2e-4  # ... and 2e-4 for D and Q
     beta_1: float = 0.5
