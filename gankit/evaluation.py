@@ -144,7 +144,16 @@ class Evaluator:
         if reference == "default":
             reference = load_reference()
         self.reference = reference
-        self._reference_radii = None  # k-NN radii of the reference features, made on first use
+
+    @property
+    def reference(self):
+        """The reference statistics: ``{"features", "mean", "cov"}`` (``None``: features only)."""
+        return self._reference
+
+    @reference.setter
+    def reference(self, reference):
+        self._reference = reference
+        self._reference_radii = None  # k-NN radii of its features, made on first use
 
     def features_and_probabilities(self, images):
         """``(features [N, 128], probabilities [N, 10])`` for uint8 digits ``[N, 28, 28]``."""
@@ -171,7 +180,7 @@ class Evaluator:
         features, probabilities = self.features_and_probabilities(images)
         coverage = metrics.class_coverage(probabilities)
         if self._reference_radii is None:
-            # The same for every scored set: computed once, a third of precision/recall's work.
+            # The same for every scored set: computed once, one of precision/recall's four k-NN passes.
             self._reference_radii = metrics.knn_radii(self.reference["features"])
         precision, recall = metrics.precision_recall(
             self.reference["features"], features, real_radii=self._reference_radii

@@ -126,3 +126,18 @@ def test_evaluator_computes_the_reference_radii_once(monkeypatch, tiny_images):
     assert first == second
     expected = metrics.precision_recall(features, evaluator.features_and_probabilities(tiny_images[:40])[0])
     assert (first.precision, first.recall) == expected
+
+
+def test_a_new_reference_drops_the_cached_radii(tiny_images):
+    evaluator = Evaluator(build_classifier(), reference=None)
+    features, _ = evaluator.features_and_probabilities(tiny_images)
+
+    def reference_of(points):
+        mean, cov = metrics.feature_statistics(points)
+        return {"features": points, "mean": mean, "cov": cov}
+
+    evaluator.reference = reference_of(features[:32])
+    evaluator.score(tiny_images[32:])
+    evaluator.reference = reference_of(features[32:])  # another reference: radii made anew
+    scores = evaluator.score(tiny_images[:32])
+    assert (scores.precision, scores.recall) == metrics.precision_recall(features[32:], features[:32])
