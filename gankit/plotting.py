@@ -126,11 +126,13 @@ def plot_losses_and_quality(history: dict, title: str | None = None, names=None,
     return _finish(figure, top, title)
 
 
-def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str | None = None):
+def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str | None = None,
+                           log_series: bool = False):
     """One column per run (``{label: history}``), against each run's training steps: the
     epoch-mean ``name`` on the run's own scale above (two variants' losses may differ by orders
-    of magnitude), the Fréchet distance of the moving average below, on one log scale shared by
-    every column so that quality compares directly."""
+    of magnitude; ``log_series`` for a log scale, for a positive series), the Fréchet distance
+    of the moving average below, on one log scale shared by every column so that quality
+    compares directly."""
     from gankit.study import epoch_series
 
     if not histories:
@@ -145,6 +147,8 @@ def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str |
             bottom.sharey(axes[1, 0])  # one quality scale for every run
         steps = [e["step"] for e in history["epochs"]]
         top.plot(steps, epoch_series(history, name), marker=".")
+        if log_series:
+            top.set_yscale("log")
         top.set_title(label)
         bottom.plot([e["step"] for e in epochs], [e["frechet_distance"] for e in epochs], marker=".")
         bottom.set_yscale("log")

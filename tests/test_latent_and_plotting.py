@@ -137,6 +137,10 @@ def test_runs_side_by_side_keep_their_own_loss_scale_and_share_the_quality_scale
     assert clip_top.get_ylim() != gp_top.get_ylim()  # each estimate on its own scale
     assert clip_bottom.get_ylim() == gp_bottom.get_ylim()  # the distances on one scale
     assert list(gp_bottom.get_lines()[0].get_ydata()) == [90.0, 60.0]
+    assert clip_top.get_yscale() == "linear" and clip_bottom.get_yscale() == "log"
+    logged = plotting.plot_runs_side_by_side({"clip": history(0.01, [300.0, 200.0])}, "wasserstein_estimate",
+                                             ylabel="W", log_series=True)
+    assert logged.axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="frechet_distance"):
         plotting.plot_runs_side_by_side({"x": {"epochs": [{"epoch": 1, "step": 1, "discriminator_loss": 0.0}]}},
                                         "wasserstein_estimate", ylabel="W")
