@@ -137,11 +137,12 @@ def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str |
 
     if not histories:
         raise ValueError("no history to plot")
+    for label, history in histories.items():  # checked before any figure is opened
+        if not any("frechet_distance" in e for e in history["epochs"]):
+            raise ValueError(f"{label}: the history has no frechet_distance: train with an evaluator")
     figure, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6), squeeze=False)
     for column, (label, history) in enumerate(histories.items()):
         epochs = [e for e in history["epochs"] if "frechet_distance" in e]
-        if not epochs:
-            raise ValueError(f"{label}: the history has no frechet_distance: train with an evaluator")
         top, bottom = axes[0, column], axes[1, column]
         if column:
             bottom.sharey(axes[1, 0])  # one quality scale for every run
