@@ -96,6 +96,21 @@ def _finish(figure, axis, title):
     return figure
 
 
+def _epochs_with_quality(history: dict, owner: str = "the history") -> list[dict]:
+    """The epochs of a history that carry a Fréchet distance; a ``ValueError`` if none does."""
+    epochs = [e for e in history["epochs"] if "frechet_distance" in e]
+    if not epochs:
+        raise ValueError(f"{owner} has no frechet_distance: train with an evaluator")
+    return epochs
+
+
+def _quality_axis(axis):
+    """A Fréchet-distance panel against training steps: log scale, lower is better."""
+    axis.set_yscale("log")
+    axis.set_ylabel("Fréchet distance\n(lower is better)")
+    axis.set_xlabel("training step")
+
+
 def plot_losses_and_quality(history: dict, title: str | None = None, names=None, ylabel: str = "loss"):
     """Two panels sharing the step axis: epoch-mean series (top; default every logged loss) and
     the Fréchet distance recorded by :class:`gankit.callbacks.FrechetDistance` (bottom, log
@@ -103,9 +118,7 @@ def plot_losses_and_quality(history: dict, title: str | None = None, names=None,
     derived series such as ``"wasserstein_estimate"`` (see :mod:`gankit.study`)."""
     from gankit.study import LABELS, epoch_series
 
-    epochs = [e for e in history["epochs"] if "frechet_distance" in e]
-    if not epochs:
-        raise ValueError("the history has no frechet_distance: train with an evaluator")
+    epochs = _epochs_with_quality(history)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     steps = [e["step"] for e in history["epochs"]]
     names = names or [n for n in history["epochs"][0] if n.endswith("loss")]
@@ -119,9 +132,7 @@ def plot_losses_and_quality(history: dict, title: str | None = None, names=None,
     if all("frechet_distance_raw" in e for e in epochs):
         raw = [e["frechet_distance_raw"] for e in epochs]
         bottom.plot(quality_steps, raw, marker="s", alpha=0.7, label="raw G weights")
-    bottom.set_yscale("log")
-    bottom.set_ylabel("Fréchet distance\n(lower is better)")
-    bottom.set_xlabel("training step")
+    _quality_axis(bottom)
     bottom.legend()
     return _finish(figure, top, title)
 
@@ -137,12 +148,11 @@ def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str |
 
     if not histories:
         raise ValueError("no history to plot")
-    for label, history in histories.items():  # checked before any figure is opened
-        if not any("frechet_distance" in e for e in history["epochs"]):
-            raise ValueError(f"{label}: the history has no frechet_distance: train with an evaluator")
+    # Checked for every run before a figure is opened.
+    quality = {label: _epochs_with_quality(history, f"the history of {label}") for label, history in histories.items()}
     figure, axes = plt.subplots(2, len(histories), figsize=(4.5 * len(histories), 6), squeeze=False)
     for column, (label, history) in enumerate(histories.items()):
-        epochs = [e for e in history["epochs"] if "frechet_distance" in e]
+        epochs = quality[label]
         top, bottom = axes[0, column], axes[1, column]
         if column:
             bottom.sharey(axes[1, 0])  # one quality scale for every run
@@ -152,12 +162,12 @@ def plot_runs_side_by_side(histories: dict, name: str, ylabel: str, title: str |
             top.set_yscale("log")
         top.set_title(label)
         bottom.plot([e["step"] for e in epochs], [e["frechet_distance"] for e in epochs], marker=".")
-        bottom.set_yscale("log")
-        bottom.set_xlabel("training step")
+        _quality_axis(bottom)
+        if column:
+            bottom.set_ylabel("")  # the first column's label serves the row
         for axis in (top, bottom):
             axis.grid(alpha=0.3)
     axes[0, 0].set_ylabel(ylabel)
-    axes[1, 0].set_ylabel("Fréchet distance\n(lower is better)")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -175,10 +185,9 @@ def plot_time_to_quality(histories: dict, title: str | None = None, reference: f
     real digits' own distance)."""
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for name, history in histories.items():
+        _epochs_with_quality(history, f"the history of {name}")
         minutes = training_minutes(history)
         points = [(m, e["frechet_distance"]) for m, e in zip(minutes, history["epochs"]) if "frechet_distance" in e]
-        if not points:
-            raise ValueError(f"the history of {name} has no frechet_distance: train with an evaluator")
         axis.plot(*zip(*points), marker=".", label=f"{name} ({points[-1][1]:.1f} after {points[-1][0]:.0f} min)")
     if reference is not None:
         axis.axhline(reference, color="gray", linestyle="--", label=f"real digits ({reference:.1f})")
