@@ -43,6 +43,15 @@ def epoch_series(history: dict, name: str) -> np.ndarray:
     return np.array([epoch[name] for epoch in epochs], float)
 
 
+def second_half_start(history: dict) -> int:
+    """The first epoch of a history's second half (of 20 epochs: 11; of 19: 10), the
+    ``first_epoch`` that asks whether a series still follows the FD once training has settled."""
+    count = len(history["epochs"])
+    if not count:
+        raise ValueError("the history has no finished epoch")
+    return count // 2 + 1
+
+
 @dataclass(frozen=True)
 class Correlation:
     model: str

@@ -54,6 +54,14 @@ def test_first_epoch_leaves_out_the_early_epochs():
         study.rank_correlation(h, "generator_loss", first_epoch=5)
 
 
+def test_second_half_starts_after_the_first_half_of_the_epochs():
+    assert study.second_half_start(history(range(20, 0, -1))) == 11  # epochs 11-20
+    assert study.second_half_start(history(range(19, 0, -1))) == 10  # epochs 10-19: the middle one counts
+    assert study.second_half_start(history([5.0])) == 1
+    with pytest.raises(ValueError, match="no finished epoch"):
+        study.second_half_start({"steps": {}, "epochs": []})
+
+
 def test_missing_series_and_too_few_epochs_are_clear_errors():
     h = history([50, 40, 30], generator_loss=[1, 2, 3])
     with pytest.raises(ValueError, match="'penalty' is missing"):
