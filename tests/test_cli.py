@@ -92,7 +92,7 @@ def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no TensorFlow C++ log lines
-    assert result.stdout == f"8 dcgan samples (epoch 20) -> {out}\n"
+    assert result.stdout == f"8 dcgan samples (epoch 80) -> {out}\n"
     with np.load(out) as archive:
         images = archive["images"]
     assert images.shape == (8, 28, 28)

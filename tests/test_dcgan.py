@@ -72,7 +72,9 @@ def test_default_generator_learns_faster_than_the_discriminator():
     assert gan.generator_optimizer.beta_1 == gan.discriminator_optimizer.beta_1 == 0.5
 
 
-def test_lsgan_keeps_one_rate_for_both_networks():
+def test_lsgan_takes_dcgans_two_rates_and_can_go_back_to_one():
     gan = lsgan.build_gan(lsgan.LSGANConfig(filters=4, latent_dim=8))
-    assert float(gan.generator_optimizer.learning_rate) == np.float32(2e-4)
+    assert float(gan.generator_optimizer.learning_rate) == np.float32(1e-3)
     assert float(gan.discriminator_optimizer.learning_rate) == np.float32(2e-4)
+    single = lsgan.build_gan(lsgan.LSGANConfig(filters=4, latent_dim=8, generator_learning_rate=None))
+    assert float(single.generator_optimizer.learning_rate) == np.float32(2e-4)
