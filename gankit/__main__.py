@@ -147,9 +147,9 @@ def _train(args) -> int:
 
         base = read_config(args.continue_from)[1]
     config = _config_with(spec, overrides, base)
-    images, _ = load_mnist("train", args.data)
+    images, labels = load_mnist("train", args.data)
     if args.limit:
-        images = images[: args.limit]
+        images, labels = images[: args.limit], labels[: args.limit]
     evaluator = None
     if args.fd_every > 0:
         from gankit.evaluation import Evaluator
@@ -159,6 +159,7 @@ def _train(args) -> int:
     train(
         args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard,
         evaluator=evaluator, evaluate_every=max(args.fd_every, 1), continue_from=args.continue_from,
+        labels=labels,
     )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0

@@ -13,10 +13,17 @@ Nothing here knows which architecture it trains. An architecture supplies its ne
 loss pair through the constructor and ``compile``; what differs in its step is composed in, not
 copied: a ``discriminator_penalty`` function (the WGAN-GP gradient penalty) and a
 ``discriminator_constraint`` run after every discriminator update (WGAN's weight clipping), or,
-for structured latent codes (InfoGAN), overrides of three small hooks: ``sample_latent`` (what
-the generator is fed), ``discriminate`` (a discriminator with a second head) and
-``auxiliary_loss`` (a term that both sides minimise, computed from the latent batch and that
-second head).
+for structured latent codes (InfoGAN) and conditions (CGAN, AC-GAN), overrides of three small
+hooks: ``sample_latent`` (what the generator is fed), ``discriminate`` (a discriminator with a
+second head, or one that reads the condition too) and ``auxiliary_loss`` (a term that both sides
+minimise, computed from the latent batch and that second head; in the discriminator's update it
+also sees the second head's output on the real images and their labels).
+
+A conditional model (``conditional = True``) trains on ``(images, labels)`` batches. The labels
+are split across the discriminator steps with their images; every generated batch is made for
+the labels of the real batch beside it (so the conditions follow the data's class frequencies),
+and the discriminator, the penalty and the auxiliary term see them. An unconditional model takes
+either kind of batch and ignores the labels, so its numbers do not depend on whether they come.
 
 With several discriminator steps per generator step, every discriminator step sees fresh real
 images, as in Arjovsky et al. 2017 (Algorithm 1): the data set's batches hold
@@ -33,6 +40,8 @@ import tensorflow as tf
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
+    Subclasses that condition on digit labels set the class attribute ``conditional = True``.
+
     Args:
         generator: maps ``[batch, latent_dim]`` noise to ``[batch, 28, 28, 1]`` images in [-1, 1].
         discriminator: maps images to one raw score (logit) per image, ``[batch, 1]``.
@@ -48,6 +57,8 @@ class GAN(keras.Model):
         discriminator_constraint: optional ``f(discriminator)`` run after every discriminator
             update (e.g. :func:`gankit.losses.clip_weights`).
     """
+
+    conditional = False  # True: batches are (images, labels) and the labels condition both networks
 
     def __init__(
         self,
@@ -132,26 +143,48 @@ class GAN(keras.Model):
         return self.ema_generator if self.ema_generator is not None else self.generator
 
     # ------------------------------------------------------------------------ hooks
-    def sample_latent(self, batch_size):
-        """Draw the generator's input for ``batch_size`` images: z ~ N(0, I)."""
+    def sample_latent(self, batch_size, labels=None):
+        """Draw the generator's input for ``batch_size`` images: z ~ N(0, I). A conditional
+        model gets the ``[batch]`` labels the images are to show and puts them in the input."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def discriminate(self, images, training=True):
-        """``(scores, auxiliary)``: the discriminator's score per image and what any extra head
-        outputs (None here; InfoGAN's Q head)."""
+    def discriminate(self, images, labels=None, training=True):
+        """``(scores, auxiliary)``: the discriminator's score per image (given the images'
+        ``labels`` in a conditional model) and what any extra head outputs (None here;
+        InfoGAN's Q head, AC-GAN's class logits)."""
         return self.discriminator(images, training=training), None
 
-    def auxiliary_loss(self, latent, auxiliary):
+    def auxiliary_loss(self, latent, auxiliary, real_labels=None, real_auxiliary=None):
         """``(loss, logs)``: a term added to *both* the discriminator's and the generator's loss,
         from the latent batch that made the fake images and the extra head's output on them
-        (InfoGAN's mutual-information term), with the values to log. None here: ``(0, {})``."""
+        (InfoGAN's mutual-information term), with the values to log. In the discriminator's
+        update it also gets the real images' labels and the extra head's output on them
+        (AC-GAN's class loss on real digits); in the generator's those are None.
+        None here: ``(0, {})``."""
         return tf.constant(0.0), {}
 
-    def discriminator_penalty(self, real_images, fake_images):
-        """Extra term of the discriminator loss: the composed penalty, or 0."""
+    def discriminator_penalty(self, real_images, fake_images, labels=None):
+        """Extra term of the discriminator loss: the composed penalty, or 0. The penalty sees
+        the discriminator's score as a function of the images alone (the labels held fixed)."""
         if self.penalty_fn is None:
             return tf.constant(0.0)
-        return self.penalty_fn(self.discriminator, real_images, fake_images, self.seed_generator)
+
+        def critic(images, training=True):
+            return self.discriminate(images, labels, training=training)[0]
+
+        return self.penalty_fn(critic, real_images, fake_images, self.seed_generator)
+
+    def split_batch(self, data):
+        """``(images, labels)`` of a training batch; labels None for an unconditional model."""
+        if isinstance(data, (tuple, list)):
+            images, labels = data[0], (data[1] if len(data) > 1 else None)
+        else:
+            images, labels = data, None
+        if not self.conditional:
+            return images, None
+        if labels is None:
+            raise ValueError(f"{self.name} is conditional: it trains on (images, labels) batches, got images alone")
+        return images, labels
 
     def after_discriminator_update(self):
         """Runs after each discriminator update: the composed constraint, if any."""
@@ -160,7 +193,7 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------------------ the step
     def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
+        images, labels = self.split_batch(data)
         steps = self.num_discriminator_steps
         if images.shape[0] is not None and images.shape[0] % steps:
             raise ValueError(
@@ -168,32 +201,35 @@ class GAN(keras.Model):
                 f"batch the data by images_per_step(batch_size) = batch_size * {steps}"
             )
         # [steps * batch, ...] -> steps fresh batches of real images, one per discriminator step.
-        real_batches = tf.reshape(images, tf.concat([[steps, -1], tf.shape(images)[1:]], axis=0))
+        real_batches = _per_step(images, steps)
+        label_batches = _per_step(labels, steps) if labels is not None else None
         batch_size = tf.shape(real_batches)[1]
 
         # Update the discriminator (the critic, in WGAN) num_discriminator_steps times.
         for step in range(steps):
             real_images = real_batches[step]
-            latent = self.sample_latent(batch_size)
+            real_labels = label_batches[step] if labels is not None else None
+            latent = self.sample_latent(batch_size, real_labels)  # fakes made for the real labels
             fake_images = self.generator(latent, training=True)
             with tf.GradientTape() as tape:
                 # Real and fake go through in separate batches, so that batch norm in the
                 # discriminator normalises each kind by its own statistics.
-                real_scores, _ = self.discriminate(real_images)
-                fake_scores, fake_auxiliary = self.discriminate(fake_images)
+                real_scores, real_auxiliary = self.discriminate(real_images, real_labels)
+                fake_scores, fake_auxiliary = self.discriminate(fake_images, real_labels)
                 discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
-                penalty = self.discriminator_penalty(real_images, fake_images)
-                auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary)
+                penalty = self.discriminator_penalty(real_images, fake_images, real_labels)
+                auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary, real_labels, real_auxiliary)
                 total_loss = discriminator_loss + penalty + auxiliary
             gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
             self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
             self.after_discriminator_update()
 
-        # Update the generator; the discriminator only scores here and is not updated.
-        latent = self.sample_latent(batch_size)
+        # Update the generator (for the last real batch's labels); the discriminator only
+        # scores here and is not updated.
+        latent = self.sample_latent(batch_size, real_labels)
         with tf.GradientTape() as tape:
             generated = self.generator(latent, training=True)
-            generated_scores, generated_auxiliary = self.discriminate(generated)
+            generated_scores, generated_auxiliary = self.discriminate(generated, real_labels)
             generator_loss = self.generator_loss_fn(generated_scores)
             auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
             total_loss = generator_loss + auxiliary
@@ -239,3 +275,8 @@ class GAN(keras.Model):
         """Images in [-1, 1] for the given latent batch, in inference mode."""
         network = self.sampling_generator if use_ema else self.generator
         return network(latent, training=False)
+
+
+def _per_step(batch, steps: int):
+    """``[steps * batch, ...]`` -> ``[steps, batch, ...]``: one slice per discriminator step."""
+    return tf.reshape(batch, tf.concat([[steps, -1], tf.shape(batch)[1:]], axis=0))

@@ -48,6 +48,7 @@ def train(
     evaluate_every: int = 1,
     evaluate_count: int = 2000,
     continue_from=None,
+    labels=None,
 ):
     """Train ``architecture`` on ``images`` for ``epochs`` epochs in total, into ``directory``.
 
@@ -79,12 +80,16 @@ def train(
             (learning rates, batch size, EMA decay) but not the networks. Its history is
             carried over, so the curves go on from where it stopped. For recipes that change
             late in training (a lower rate, larger batches).
+        labels: the ``[N]`` digits of ``images``; a conditional architecture (CGAN, AC-GAN)
+            needs them, an unconditional one does not use them.
 
     Returns:
         The trained :class:`gankit.gan.GAN`.
     """
     spec = get_architecture(architecture)
     directory = Path(directory)
+    if spec.conditional and labels is None:
+        raise ValueError(f"{architecture} is conditional: pass the digits' labels (labels=...) with the images")
     if continue_from is not None and not checkpoints.has_checkpoint(directory):
         origin = _continuation_origin(spec, Path(continue_from), config)
         config = config if config is not None else origin["config"]
@@ -109,7 +114,8 @@ def train(
 
     # The batches of the remaining epochs; epoch e's order comes from (seed, e) alone.
     per_step = gan.images_per_step(config.batch_size)
-    dataset = epoch_batches(images, per_step, config.seed, start_epoch, epochs)
+    dataset = epoch_batches(images, per_step, config.seed, start_epoch, epochs,
+                            labels=labels if spec.conditional else None)
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
     side_effects = [StopOnNonFinite(gan, start_step, epoch)]
     if evaluator is not None:  # before the history, so that the history sees its value

@@ -5,6 +5,7 @@ import functools
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from gankit import losses
 from gankit.data import make_dataset
@@ -120,3 +121,87 @@ def test_constraint_runs_after_every_discriminator_update(tiny_images, tiny_conf
 def test_bad_settings_are_rejected(tiny_config, kwargs):
     with pytest.raises(ValueError):
         GAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config), 8, **kwargs)
+
+
+# ------------------------------------------------------------------ conditions (labels)
+class SpyConditionalGAN(GAN):
+    """A conditional GAN on DCGAN's networks that records, eagerly, what each hook is given."""
+
+    conditional = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = []
+
+    def sample_latent(self, batch_size, labels=None):
+        self.calls.append(("latent", labels.numpy()))
+        return super().sample_latent(batch_size)
+
+    def discriminate(self, images, labels=None, training=True):
+        self.calls.append(("discriminate", images.numpy(), labels.numpy()))
+        return self.discriminator(images, training=training), tf.fill([tf.shape(images)[0], 1], 1.0)
+
+    def auxiliary_loss(self, latent, auxiliary, real_labels=None, real_auxiliary=None):
+        self.calls.append(("auxiliary", real_labels is not None, real_auxiliary is not None))
+        return tf.constant(0.0), {}
+
+
+def labelled_digits(count=48):
+    """Images whose every pixel encodes their label (label * 20), so a pair can be checked."""
+    labels = np.arange(count) % 10
+    images = np.broadcast_to((labels * 20).astype(np.uint8)[:, None, None], (count, 28, 28)).copy()
+    return images, labels
+
+
+def test_labels_travel_with_their_images_through_every_critic_step(tiny_config):
+    images, labels = labelled_digits()
+    penalty_labels = []
+
+    def spy_penalty(critic, real, fake, seed_generator):  # the critic takes images alone
+        penalty_labels.append(critic(real).shape)
+        return 0.0
+
+    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config),
+                            tiny_config.latent_dim, num_discriminator_steps=3, ema_decay=None,
+                            discriminator_penalty=spy_penalty)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), losses.non_saturating_generator_loss,
+                losses.minimax_discriminator_loss, run_eagerly=True)
+    gan.fit(make_dataset(images, labels, batch_size=48, shuffle=False), epochs=1, verbose=0)
+
+    latent_labels = [call[1] for call in gan.calls if call[0] == "latent"]
+    # three critic steps, each for its own third of the labels, then the generator's step
+    assert [list(batch) for batch in latent_labels] == [list(labels[:16]), list(labels[16:32]),
+                                                        list(labels[32:]), list(labels[32:])]
+    discriminated = [call for call in gan.calls if call[0] == "discriminate"]
+    assert len(discriminated) == 3 * 3 + 1  # per critic step: real, fake, the penalty; then G
+    real = discriminated[0:9:3]
+    for third, (_, seen_images, seen_labels) in enumerate(real):
+        np.testing.assert_array_equal(seen_labels, labels[16 * third : 16 * (third + 1)])
+        pixel = (seen_images[:, 0, 0, 0] + 1.0) * 127.5
+        np.testing.assert_allclose(pixel, seen_labels * 20, atol=1e-3)  # each image with its own label
+    assert len(penalty_labels) == 3
+    auxiliary = [call[1:] for call in gan.calls if call[0] == "auxiliary"]
+    assert auxiliary == [(True, True)] * 3 + [(False, False)]  # real side in the critic's steps only
+
+
+def test_a_conditional_model_without_labels_is_a_clear_error(tiny_config):
+    images, _ = labelled_digits(16)
+    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config),
+                            tiny_config.latent_dim, ema_decay=None)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), losses.non_saturating_generator_loss,
+                losses.minimax_discriminator_loss, run_eagerly=True)
+    with pytest.raises(ValueError, match="conditional: it trains on \\(images, labels\\)"):
+        gan.fit(make_dataset(images, batch_size=16), epochs=1, verbose=0)
+
+
+def test_an_unconditional_model_ignores_labels_in_its_batches(tiny_images, tiny_config):
+    labels = np.arange(len(tiny_images)) % 10
+
+    def run(with_labels):
+        gan = dcgan.build_gan(tiny_config)
+        data = make_dataset(tiny_images, labels if with_labels else None, batch_size=16, shuffle=False)
+        gan.fit(data, epochs=1, verbose=0)
+        return gan.generator.get_weights() + gan.discriminator.get_weights()
+
+    for a, b in zip(run(False), run(True)):
+        np.testing.assert_array_equal(a, b)

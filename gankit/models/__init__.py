@@ -30,6 +30,7 @@ class Architecture:
     build_generator: Callable
     build_gan: Callable
     sample_latent: Callable = gaussian_latent
+    conditional: bool = False  # trains on (images, labels) and samples for a requested label
 
     def make_config(self, values: dict | None = None):
         """The config dataclass from a dict (as stored in config.json); unknown keys are errors."""

@@ -175,15 +175,15 @@ class InfoGAN(GAN):
     def tracked_names(self):
         return super().tracked_names() + ("information_loss", "categorical_information", "continuous_nll")
 
-    def sample_latent(self, batch_size):
+    def sample_latent(self, batch_size, labels=None):
         seed = keras.random.randint((2,), 0, 2**31 - 1, seed=self.seed_generator, dtype="int32")
         return draw_latent(self.config, batch_size, seed)
 
-    def discriminate(self, images, training=True):
+    def discriminate(self, images, labels=None, training=True):
         score, q = self.discriminator(images, training=training)
         return score, q
 
-    def auxiliary_loss(self, latent, q):
+    def auxiliary_loss(self, latent, q, real_labels=None, real_auxiliary=None):  # Q reads generated images only
         _, categorical, continuous = split_latent(self.config, latent)
         logits, mean, stddev = split_q(self.config, q)
         categorical_nll = losses.categorical_code_nll(categorical, logits)
