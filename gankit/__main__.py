@@ -5,6 +5,7 @@
     python -m gankit sample dcgan --n 64 --seed 0 --out img/dcgan_samples.png
     python -m gankit sample dcgan --n 1000 --out samples.npz     # raw uint8 images
     python -m gankit sample stylegan --psi 0.7 --out img/stylegan_truncated.png
+    python -m gankit sample cgan --label 3 --n 100 --out threes.npz  # a conditional model's digit
     python -m gankit benchmark dcgan                               # training images/s
     python -m gankit progress dcgan wgan --out img/time_to_quality.png   # FD against minutes
 
@@ -89,6 +90,8 @@ def main(argv=None) -> int:
     sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
     sample.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
+    sample.add_argument("--label", type=int, default=None,
+                        help="the digit (0-9) to draw, for a conditional model (cgan, cgan_maxout, acgan)")
 
     classify = add_command("classifier", help="train the MNIST classifier behind the metrics")
     classify.add_argument("--epochs", type=int, default=4)
@@ -201,13 +204,14 @@ def _sample(args) -> int:
         raise ValueError(f"--out must end in .png or .npz, got {out}")
     generator = load_generator(args.model, architecture=args.architecture, use_ema=not args.no_ema,
                                truncation_psi=args.psi)
-    images = generator.sample(args.n, args.seed)
+    images = generator.sample(args.n, args.seed, label=args.label)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez_compressed(out, images=images)
     else:
         save_image(image_grid(images), out)
-    print(f"{args.n} {generator.architecture} samples (epoch {generator.epochs}) -> {out}")
+    drawn = "" if args.label is None else f" of the digit {args.label}"
+    print(f"{args.n} {generator.architecture} samples{drawn} (epoch {generator.epochs}) -> {out}")
     return 0
 
 

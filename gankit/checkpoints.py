@@ -247,9 +247,24 @@ class PretrainedGenerator:
     directory: Path
     epochs: int
 
-    def latent(self, count: int, seed: int = 0) -> np.ndarray:
-        """The generator's input for ``count`` images, the same for the same seed."""
-        return ARCHITECTURES[self.architecture].sample_latent(self.config, count, seed)
+    @property
+    def conditional(self) -> bool:
+        """Whether this generator draws the digit it is asked for (CGAN, AC-GAN)."""
+        return ARCHITECTURES[self.architecture].conditional
+
+    def latent(self, count: int, seed: int = 0, label=None) -> np.ndarray:
+        """The generator's input for ``count`` images, the same for the same seed. ``label``
+        (a digit, or ``[count]`` digits) chooses what a conditional generator draws."""
+        spec = ARCHITECTURES[self.architecture]
+        if label is None:
+            return spec.sample_latent(self.config, count, seed)
+        if not spec.conditional:
+            raise ValueError(f"{self.architecture} is not conditional: it cannot draw a requested label "
+                             f"(conditional models: {', '.join(sorted(n for n, a in ARCHITECTURES.items() if a.conditional))})")
+        labels = np.asarray(label)
+        if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
+            raise ValueError(f"a label must be a digit 0-9, got {label!r}")
+        return spec.sample_latent(self.config, count, seed, labels=labels)
 
     def generate(self, latent) -> np.ndarray:
         """float32 images ``[N, 28, 28, 1]`` in [-1, 1] for a latent batch ``[N, latent_dim]``."""
@@ -259,11 +274,11 @@ class PretrainedGenerator:
             raise ValueError(f"latent must have shape [N, {expected[0]}], got {latent.shape}")
         return np.asarray(self.network(latent, training=False))
 
-    def sample(self, count: int = 64, seed: int = 0) -> np.ndarray:
-        """``count`` uint8 digits ``[count, 28, 28]``."""
+    def sample(self, count: int = 64, seed: int = 0, label=None) -> np.ndarray:
+        """``count`` uint8 digits ``[count, 28, 28]``; ``label`` as in :meth:`latent`."""
         if count < 1:
             raise ValueError(f"count must be positive, got {count}")
-        return to_pixels(self.generate(self.latent(count, seed)))
+        return to_pixels(self.generate(self.latent(count, seed, label)))
 
 
 def load_generator(name_or_path, models_dir=None, architecture: str | None = None, use_ema: bool = True,

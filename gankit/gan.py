@@ -280,3 +280,29 @@ class GAN(keras.Model):
 def _per_step(batch, steps: int):
     """``[steps * batch, ...]`` -> ``[steps, batch, ...]``: one slice per discriminator step."""
     return tf.reshape(batch, tf.concat([[steps, -1], tf.shape(batch)[1:]], axis=0))
+
+
+class ConditionalGAN(GAN):
+    """A GAN that makes the digit it is asked for (Mirza & Osindero 2014).
+
+    The generator's input is ``[z | one_hot(label)]`` (``latent_dim`` values in all, the last
+    ``categories`` of them the label), so a conditional generator samples like any other; the
+    discriminator takes ``[images, one_hot(labels)]`` and scores whether each image is a real
+    instance of its label. A subclass whose discriminator classifies instead of reading the
+    label (AC-GAN) overrides ``discriminate``.
+    """
+
+    conditional = True
+
+    def __init__(self, generator, discriminator, latent_dim: int, categories: int = 10, **kwargs):
+        if not 0 < categories < latent_dim:
+            raise ValueError(f"need 0 < categories < latent_dim, got {categories} and {latent_dim}")
+        super().__init__(generator, discriminator, latent_dim, **kwargs)
+        self.categories = int(categories)
+
+    def sample_latent(self, batch_size, labels=None):
+        noise = keras.random.normal((batch_size, self.latent_dim - self.categories), seed=self.seed_generator)
+        return tf.concat([noise, tf.one_hot(labels, self.categories)], axis=-1)
+
+    def discriminate(self, images, labels=None, training=True):
+        return self.discriminator([images, tf.one_hot(labels, self.categories)], training=training), None

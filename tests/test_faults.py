@@ -27,11 +27,18 @@ TINY = {
     "wgan_clip": dict(variant="clip", latent_dim=8, filters=4, discriminator_filters=4, batch_size=16, critic_steps=2),
     "infogan": dict(noise_dim=6, filters=4, discriminator_filters=4, q_units=8, batch_size=16),
     "stylegan": dict(latent_dim=8, style_dim=8, mapping_layers=2, filters=4, discriminator_filters=4, batch_size=16),
+    "gan": dict(latent_dim=8, hidden_units=16, maxout_units=8, maxout_pieces=2, batch_size=16),
+    "cgan": dict(noise_dim=8, noise_units=8, label_units=8, joint_units=16, image_units=8, label_units_d=4,
+                 joint_units_d=8, batch_size=16),
+    "cgan_maxout": dict(noise_dim=8, noise_units=8, label_units=8, joint_units=16, image_units=8, label_units_d=4,
+                        joint_units_d=8, pieces=2, joint_pieces=2, batch_size=16),
+    "acgan": dict(noise_dim=8, filters=4, discriminator_filters=4, batch_size=16),
 }
 
 
 def tiny(name):
-    architecture = name.split("_")[0]
+    """``(architecture, config)``: a registered name, or an architecture and a variant (wgan_clip)."""
+    architecture = name if name in models.ARCHITECTURES else name.split("_")[0]
     return architecture, models.get_architecture(architecture).make_config(TINY[name])
 
 
@@ -50,7 +57,7 @@ def assert_same_state(first, second):
 
 
 def test_every_architecture_is_covered():
-    assert {name.split("_")[0] for name in TINY} == set(models.ARCHITECTURES)
+    assert {tiny(name)[0] for name in TINY} == set(models.ARCHITECTURES)
 
 
 @pytest.mark.parametrize("name", sorted(models.ARCHITECTURES))
@@ -66,9 +73,9 @@ def test_every_initial_weight_comes_from_the_config_seed(name):
 def test_stopping_and_resuming_gives_the_weights_of_an_uninterrupted_run(name, tmp_path, tiny_images):
     architecture, config = tiny(name)
     images = np.concatenate([tiny_images] * 2)  # 128 digits: 8 steps an epoch (4 for 2 critic steps)
-    training.train(architecture, tmp_path / "resumed", images, epochs=1, config=config, verbose=0)
-    training.train(architecture, tmp_path / "resumed", images, epochs=2, config=config, verbose=0)
-    training.train(architecture, tmp_path / "straight", images, epochs=2, config=config, verbose=0)
+    labels = np.arange(len(images)) % 10  # used by the conditional architectures only
+    for run, epochs in (("resumed", 1), ("resumed", 2), ("straight", 2)):
+        training.train(architecture, tmp_path / run, images, epochs=epochs, config=config, verbose=0, labels=labels)
 
     resumed, straight = stored_state(tmp_path / "resumed"), stored_state(tmp_path / "straight")
     assert resumed["epoch/.ATTRIBUTES/VARIABLE_VALUE"] == 2

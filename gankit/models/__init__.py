@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from gankit.models import dcgan, infogan, lsgan, stylegan, wgan
+from gankit.models import acgan, cgan, dcgan, infogan, lsgan, mlp_gan, stylegan, wgan
 
 
 def gaussian_latent(config, count: int, seed: int) -> np.ndarray:
@@ -49,6 +49,13 @@ ARCHITECTURES = {
     "infogan": Architecture("infogan", infogan.InfoGANConfig, infogan.build_generator, infogan.build_gan,
                             infogan.sample_latent),
     "stylegan": Architecture("stylegan", stylegan.StyleGANConfig, stylegan.build_generator, stylegan.build_gan),
+    "gan": Architecture("gan", mlp_gan.MLPGANConfig, mlp_gan.build_generator, mlp_gan.build_gan),
+    "cgan": Architecture("cgan", cgan.CGANConfig, cgan.build_generator, cgan.build_gan, cgan.sample_latent,
+                         conditional=True),
+    "cgan_maxout": Architecture("cgan_maxout", cgan.CGANMaxoutConfig, cgan.build_generator, cgan.build_gan,
+                                cgan.sample_latent, conditional=True),
+    "acgan": Architecture("acgan", acgan.ACGANConfig, acgan.build_generator, acgan.build_gan, acgan.sample_latent,
+                          conditional=True),
 }
 
 

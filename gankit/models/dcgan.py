@@ -62,7 +62,7 @@ LOSS_PAIRS = {  # the config's loss name -> (generator loss, discriminator loss)
 }
 
 
-def _init(seed):
+def normal_init(seed):
     # The paper initialises every weight from a zero-centred normal with std 0.02.
     return keras.initializers.RandomNormal(stddev=0.02, seed=seed)
 
@@ -78,27 +78,27 @@ def build_generator(config: DCGANConfig, hidden_units: int = 0, refine_7x7: bool
     latent = keras.Input((config.latent_dim,), name="z")
     x = latent
     if hidden_units:
-        x = layers.Dense(hidden_units, use_bias=False, kernel_initializer=_init(config.seed + 11))(x)
+        x = layers.Dense(hidden_units, use_bias=False, kernel_initializer=normal_init(config.seed + 11))(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-    x = layers.Dense(7 * 7 * width, use_bias=False, kernel_initializer=_init(config.seed))(x)
+    x = layers.Dense(7 * 7 * width, use_bias=False, kernel_initializer=normal_init(config.seed))(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((7, 7, width))(x)  # [batch, 7, 7, 4f]
     if refine_7x7:
         x = layers.Conv2DTranspose(
-            width, 3, strides=1, padding="same", use_bias=False, kernel_initializer=_init(config.seed + 6),
+            width, 3, strides=1, padding="same", use_bias=False, kernel_initializer=normal_init(config.seed + 6),
         )(x)  # [batch, 7, 7, 4f]: one more layer of spatial structure before upsampling
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         2 * config.filters, config.kernel_size, strides=2, padding="same", use_bias=False,
-        kernel_initializer=_init(config.seed + 1),
+        kernel_initializer=normal_init(config.seed + 1),
     )(x)  # [batch, 14, 14, 2f]
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
-        1, config.kernel_size, strides=2, padding="same", kernel_initializer=_init(config.seed + 2),
+        1, config.kernel_size, strides=2, padding="same", kernel_initializer=normal_init(config.seed + 2),
     )(x)  # [batch, 28, 28, 1]
     image = layers.Activation("tanh", name="image")(x)
     return keras.Model(latent, image, name="dcgan_generator")
@@ -124,7 +124,7 @@ def build_discriminator(config: DCGANConfig, batch_norm: bool | None = None, nam
     makes each image's score depend on the rest of its batch. ``initializer(seed)`` replaces
     the paper's N(0, 0.02) weights.
     """
-    init = initializer or _init
+    init = initializer or normal_init
     spectral = getattr(config, "spectral_norm", False)
     batch_norm = not spectral if batch_norm is None else batch_norm
 
@@ -161,6 +161,8 @@ def build_gan(
     discriminator: keras.Model | None = None,
     discriminator_penalty=None,
     make_optimizer=None,
+    gan_class=GAN,
+    model_kwargs: dict | None = None,
     **compile_kwargs,
 ) -> GAN:
     """The compiled DCGAN: its two networks, Adam (beta_1 0.5) for each, the non-saturating loss.
@@ -169,7 +171,9 @@ def build_gan(
     ``discriminator_loss_fn``; other networks trained the same way (StyleGAN's) as
     ``generator`` and ``discriminator``, with an optional ``discriminator_penalty`` and
     ``make_optimizer`` (called once per network; default: Adam with the config's settings,
-    the generator at ``generator_learning_rate`` when one is set).
+    the generator at ``generator_learning_rate`` when one is set). Conditional models pass
+    their ``gan_class`` (:class:`gankit.gan.ConditionalGAN` or a subclass) and the keyword
+    arguments it takes beyond the base class's as ``model_kwargs`` (``categories``).
     """
     config = config or DCGANConfig()
     if generator_loss_fn is None or discriminator_loss_fn is None:  # the config's pair fills what is not given
@@ -180,7 +184,7 @@ def build_gan(
         discriminator_loss_fn = discriminator_loss_fn or LOSS_PAIRS[loss][1]
     if discriminator_penalty is None and getattr(config, "r1_weight", 0.0):
         discriminator_penalty = functools.partial(losses.r1_penalty, weight=config.r1_weight)
-    gan = GAN(
+    gan = gan_class(
         generator if generator is not None else build_generator(config),
         discriminator if discriminator is not None else build_discriminator(config),
         latent_dim=config.latent_dim,
@@ -188,6 +192,7 @@ def build_gan(
         seed=config.seed,
         name=name,
         discriminator_penalty=discriminator_penalty,
+        **(model_kwargs or {}),
     )
     if make_optimizer is None:
         adam = lambda rate: keras.optimizers.Adam(rate, beta_1=config.beta_1)  # noqa: E731
