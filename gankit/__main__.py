@@ -228,7 +228,8 @@ def _classifier(args) -> int:
 
 def _evaluate(args) -> int:
     from gankit.checkpoints import load_generator
-    from gankit.evaluation import Evaluator, evaluate_generator, evaluate_noise, evaluate_real, format_table
+    from gankit.evaluation import (Evaluator, evaluate_generator, evaluate_noise, evaluate_real, format_label_table,
+                                   format_table)
 
     evaluator = Evaluator()
     seeds = tuple(range(args.seeds))
@@ -248,6 +249,9 @@ def _evaluate(args) -> int:
         rows.append(row)
         print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(format_table(rows, markdown=args.markdown))
+    per_label = format_label_table(rows, markdown=args.markdown)
+    if per_label:
+        print("\n" + per_label)
     return 0
 
 

@@ -75,7 +75,8 @@ def train_classifier(directory, train_images, train_labels, test_images, test_la
     features, probabilities = Evaluator(model, reference=None).features_and_probabilities(test_images)
     accuracy = float((probabilities.argmax(axis=1) == test_labels).mean())
     mean, cov = metrics.feature_statistics(features)
-    np.savez_compressed(directory / REFERENCE_FILE, features=features.astype(np.float16), mean=mean, cov=cov)
+    np.savez_compressed(directory / REFERENCE_FILE, features=features.astype(np.float16), mean=mean, cov=cov,
+                        labels=np.asarray(test_labels, np.uint8))
     summary = {
         "test_accuracy": accuracy,
         "epochs": epochs,
@@ -123,6 +124,11 @@ class Scores:
     mean_confidence: float
     precision: float
     recall: float
+    # Conditional models only (None otherwise): the share of samples that the classifier assigns
+    # to the label they were drawn for, and the Fréchet distance of each label's samples to the
+    # test digits of that label (digits 0..9).
+    label_accuracy: float | None = None
+    label_frechet_distance: tuple | None = None
 
 
 class Evaluator:
@@ -154,6 +160,7 @@ class Evaluator:
     def reference(self, reference):
         self._reference = reference
         self._reference_radii = None  # k-NN radii of its features, made on first use
+        self._label_statistics = None  # per-digit mean and covariance, made on first use
 
     def features_and_probabilities(self, images):
         """``(features [N, 128], probabilities [N, 10])`` for uint8 digits ``[N, 28, 28]``."""
@@ -175,8 +182,9 @@ class Evaluator:
         mean, cov = metrics.feature_statistics(features)
         return metrics.frechet_distance(mean, cov, self.reference["mean"], self.reference["cov"])
 
-    def score(self, images) -> Scores:
-        """Every metric for a set of uint8 digits ``[N, 28, 28]``."""
+    def score(self, images, labels=None) -> Scores:
+        """Every metric for a set of uint8 digits ``[N, 28, 28]``; with the ``[N]`` labels the
+        digits were drawn for (a conditional model), the label metrics too."""
         features, probabilities = self.features_and_probabilities(images)
         coverage = metrics.class_coverage(probabilities)
         if self._reference_radii is None:
@@ -194,7 +202,28 @@ class Evaluator:
             mean_confidence=coverage["mean_confidence"],
             precision=precision,
             recall=recall,
+            **(self._label_scores(features, probabilities, labels) if labels is not None else {}),
         )
+
+    def _label_scores(self, features, probabilities, labels) -> dict:
+        labels = np.asarray(labels)
+        if labels.shape != (len(features),):
+            raise ValueError(f"labels must be [N] = [{len(features)}], got {labels.shape}")
+        if self.reference.get("labels") is None:
+            raise CheckpointError("the reference statistics hold no test labels; retrain the classifier "
+                                  "with `python -m gankit classifier`")
+        if self._label_statistics is None:
+            real = self.reference["labels"]
+            self._label_statistics = [metrics.feature_statistics(self.reference["features"][real == digit])
+                                      for digit in range(10)]
+        distances = []
+        for digit, (mean, cov) in enumerate(self._label_statistics):
+            drawn = features[labels == digit]
+            if len(drawn) < 2:
+                raise ValueError(f"per-label scores need at least 2 samples of each digit; {digit} has {len(drawn)}")
+            distances.append(metrics.frechet_distance(*metrics.feature_statistics(drawn), mean, cov))
+        return {"label_accuracy": float((probabilities.argmax(axis=1) == labels).mean()),
+                "label_frechet_distance": tuple(distances)}
 
 
 def load_reference(directory=None) -> dict:
@@ -207,6 +236,7 @@ def load_reference(directory=None) -> dict:
             "features": archive["features"].astype(np.float32),
             "mean": archive["mean"],
             "cov": archive["cov"],
+            "labels": archive["labels"] if "labels" in archive.files else None,  # the test digits' labels
         }
 
 
@@ -223,13 +253,17 @@ class Row:
 
 
 def summarise(name: str, runs: list[Scores]) -> Row:
-    values = {key: np.array([asdict(run)[key] for run in runs], float) for key in asdict(runs[0]) if key != "count"}
+    """Mean and spread over the runs of every score they have (a per-label score: per label)."""
+    first = asdict(runs[0])
+    values = {key: np.array([asdict(run)[key] for run in runs], float)
+              for key in first if key != "count" and first[key] is not None}
+    spread = lambda v: v.std(axis=0, ddof=1) if len(v) > 1 else np.zeros_like(v[0])  # noqa: E731
     return Row(
         name=name,
         count=runs[0].count,
         seeds=len(runs),
-        mean={key: float(v.mean()) for key, v in values.items()},
-        std={key: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for key, v in values.items()},
+        mean={key: v.mean(axis=0).tolist() for key, v in values.items()},
+        std={key: spread(v).tolist() for key, v in values.items()},
     )
 
 
@@ -241,20 +275,40 @@ COLUMNS = [
     ("precision", "precision", "{:.3f}"),
     ("recall", "recall", "{:.3f}"),
 ]
+LABEL_COLUMN = ("label_accuracy", "label acc.", "{:.1%}")  # shown when a row has it
 
 
 def format_table(rows: list[Row], markdown: bool = False) -> str:
     """The rows as a text (or Markdown) table: each cell is mean ± std over the seeds."""
-    header = ["model", "samples × seeds"] + [title for _, title, _ in COLUMNS]
+    columns = COLUMNS + ([LABEL_COLUMN] if any(LABEL_COLUMN[0] in row.mean for row in rows) else [])
+    header = ["model", "samples × seeds"] + [title for _, title, _ in columns]
     lines = []
     for row in rows:
         cells = [row.name, f"{row.count:,} × {row.seeds}"]
-        for key, _, fmt in COLUMNS:
+        for key, _, fmt in columns:
+            if key not in row.mean:
+                cells.append("")
+                continue
             cell = fmt.format(row.mean[key])
             if row.seeds > 1:
                 cell += " ± " + fmt.format(row.std[key]).rstrip("%") + ("%" if "%" in fmt else "")
             cells.append(cell)
         lines.append(cells)
+    return _render(header, lines, markdown)
+
+
+def format_label_table(rows: list[Row], markdown: bool = False) -> str:
+    """The Fréchet distance of each label's samples (mean over the seeds), one row per
+    conditional model; empty when no row has per-label scores."""
+    rows = [row for row in rows if "label_frechet_distance" in row.mean]
+    if not rows:
+        return ""
+    header = ["FD per label"] + [str(digit) for digit in range(10)]
+    lines = [[row.name] + [f"{value:.2f}" for value in row.mean["label_frechet_distance"]] for row in rows]
+    return _render(header, lines, markdown)
+
+
+def _render(header: list, lines: list[list], markdown: bool) -> str:
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]
@@ -265,17 +319,21 @@ def format_table(rows: list[Row], markdown: bool = False) -> str:
 
 
 # ----------------------------------------------------------------------------- whole rows
-def evaluate_draws(name: str, draw, evaluator: Evaluator | None = None, seeds=(0, 1, 2)) -> Row:
-    """A table row: ``draw(seed)`` gives uint8 digits for each seed; each set is scored, then
-    the scores are summarised (mean and spread over the seeds)."""
+def evaluate_draws(name: str, draw, evaluator: Evaluator | None = None, seeds=(0, 1, 2), labels=None) -> Row:
+    """A table row: ``draw(seed)`` gives uint8 digits for each seed; each set is scored (with
+    the ``labels`` they were drawn for, if any), then the scores are summarised (mean and
+    spread over the seeds)."""
     evaluator = evaluator or Evaluator()
-    return summarise(name, [evaluator.score(draw(seed)) for seed in seeds])
+    return summarise(name, [evaluator.score(draw(seed), labels) for seed in seeds])
 
 
 def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None) -> Row:
-    """The row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples per seed."""
-    draw = lambda seed: generator.sample(count, seed=1000 + seed)  # noqa: E731
-    return evaluate_draws(name or generator.architecture, draw, evaluator, seeds)
+    """The row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples per seed;
+    a conditional generator draws each digit equally often (0, 1, ..., 9, 0, ...) and is scored
+    on its labels too."""
+    labels = np.arange(count) % 10 if generator.conditional else None
+    draw = lambda seed: generator.sample(count, seed=1000 + seed, label=labels)  # noqa: E731
+    return evaluate_draws(name or generator.architecture, draw, evaluator, seeds, labels)
 
 
 def evaluate_real(train_images, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:

@@ -132,3 +132,12 @@ def test_a_label_for_an_unconditional_model_is_a_clear_error(tmp_path, tiny_imag
         load_generator(directory).sample(4, label=3)
     assert main(["sample", str(directory), "--label", "3", "--out", str(tmp_path / "x.png")]) != 0
     assert "dcgan is not conditional" in capsys.readouterr().err
+
+
+def test_evaluate_reports_label_accuracy_and_per_label_distance_for_a_conditional_model(cgan_dir, capsys):
+    assert main(["evaluate", str(cgan_dir), "--n", "300", "--seeds", "2", "--markdown"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("| model | samples × seeds | FD |") and lines[0].endswith("| label acc. |")
+    assert lines[2].startswith(f"| {cgan_dir} | 300 × 2 |")
+    per_label = lines[lines.index("| FD per label | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |") + 2]
+    assert per_label.startswith(f"| {cgan_dir} |") and len(per_label.split("|")) == 13

@@ -12,6 +12,7 @@ from gankit.evaluation import (
     Evaluator,
     Scores,
     build_classifier,
+    format_label_table,
     format_table,
     load_classifier,
     summarise,
@@ -96,6 +97,36 @@ def test_missing_classifier_is_a_clear_error(tmp_path):
 
     with pytest.raises(CheckpointError, match="no classifier checkpoint"):
         load_classifier(tmp_path)
+
+
+@needs_committed
+def test_label_scores_reward_digits_drawn_for_their_labels(evaluator, mnist):
+    (train_images, train_labels), _ = mnist
+    images, labels = train_images[:5000], train_labels[:5000]
+    right = evaluator.score(images, labels)
+    wrong = evaluator.score(images, (labels + 1) % 10)  # every digit drawn "for" the next label
+    assert right.label_accuracy > 0.99 and wrong.label_accuracy < 0.01
+    assert len(right.label_frechet_distance) == 10
+    assert max(right.label_frechet_distance) < 10.0  # ~500 real digits of a label against the test's
+    assert min(wrong.label_frechet_distance) > 5 * max(right.label_frechet_distance)
+    assert evaluator.score(images).label_accuracy is None  # no labels, no label scores
+    with pytest.raises(ValueError, match="labels must be"):
+        evaluator.score(images, labels[:10])
+
+
+def test_table_shows_label_scores_only_for_conditional_rows():
+    plain = summarise("dcgan", [Scores(10, 1.0, 9.5, 0.09, 0.02, 0.99, 0.8, 0.7)] * 2)
+    per_label = tuple(float(d) for d in range(10))
+    conditional = summarise("cgan", [Scores(10, 2.0, 9.6, 0.1, 0.0, 0.99, 0.8, 0.7, 0.97, per_label),
+                                     Scores(10, 2.0, 9.6, 0.1, 0.0, 0.99, 0.8, 0.7, 0.99, per_label)])
+    assert conditional.mean["label_accuracy"] == pytest.approx(0.98)
+    assert conditional.mean["label_frechet_distance"] == list(per_label)
+    table = format_table([plain, conditional]).splitlines()
+    assert "label acc." in table[0] and "98.0% ± 1.4%" in table[2] and "%" not in table[1].split("0.700")[-1]
+    assert format_table([plain]).count("label") == 0 and format_label_table([plain]) == ""
+    labels = format_label_table([plain, conditional], markdown=True).splitlines()
+    assert labels[0] == "| FD per label | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |" and len(labels) == 3
+    assert labels[2].startswith("| cgan | 0.00 | 1.00 |")
 
 
 def test_table_shows_mean_and_spread():
