@@ -90,6 +90,8 @@ def main(argv=None) -> int:
     sample.add_argument("--architecture", default=None, help="fail unless the checkpoint is of this one")
     sample.add_argument("--no-ema", action="store_true", help="use the raw generator weights")
     sample.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
+    sample.add_argument("--truncation", type=float, default=None, metavar="T",
+                        help="draw z again wherever |z| > T (the truncation trick; every model fed N(0, I) noise)")
     sample.add_argument("--label", type=int, default=None,
                         help="the digit (0-9) to draw, for a conditional model (cgan, cgan_maxout, acgan)")
 
@@ -106,6 +108,8 @@ def main(argv=None) -> int:
     evaluate.add_argument("--markdown", action="store_true", help="print a Markdown table")
     evaluate.add_argument("--no-ema", action="store_true", help="score the raw generator weights, not their moving average")
     evaluate.add_argument("--psi", type=float, default=None, help="truncation psi (StyleGAN only; 1: off)")
+    evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
+                          help="sample with z drawn again wherever |z| > T")
 
     progress = add_command("progress", help="plot Fréchet distance against training minutes (from history.json)")
     progress.add_argument("models", nargs="+", help="model names in saved_models/ or model directories")
@@ -204,7 +208,7 @@ def _sample(args) -> int:
         raise ValueError(f"--out must end in .png or .npz, got {out}")
     generator = load_generator(args.model, architecture=args.architecture, use_ema=not args.no_ema,
                                truncation_psi=args.psi)
-    images = generator.sample(args.n, args.seed, label=args.label)
+    images = generator.sample(args.n, args.seed, label=args.label, truncation=args.truncation)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez_compressed(out, images=images)
@@ -243,9 +247,11 @@ def _evaluate(args) -> int:
         elif name == "noise":
             row = evaluate_noise(evaluator, args.n, seeds)
         else:
-            label = str(name) + (" (raw weights)" if args.no_ema else "") + (f" psi={args.psi:g}" if args.psi is not None else "")
+            label = (str(name) + (" (raw weights)" if args.no_ema else "")
+                     + (f" psi={args.psi:g}" if args.psi is not None else "")
+                     + (f" truncation={args.truncation:g}" if args.truncation is not None else ""))
             generator = load_generator(name, use_ema=not args.no_ema, truncation_psi=args.psi)
-            row = evaluate_generator(generator, evaluator, args.n, seeds, name=label)
+            row = evaluate_generator(generator, evaluator, args.n, seeds, name=label, truncation=args.truncation)
         rows.append(row)
         print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(format_table(rows, markdown=args.markdown))

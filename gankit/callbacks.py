@@ -201,3 +201,44 @@ class FrechetDistance(keras.callbacks.Callback):
         if self.gan.ema_generator is not None:  # the raw weights too, to see what the EMA buys
             raw = to_pixels(self.gan.generate(self.latent, use_ema=False))
             logs["frechet_distance_raw"] = self.evaluator.frechet_distance(raw)
+
+
+class TensorBoardLog(keras.callbacks.Callback):
+    """After every epoch, writes the epoch's logs (the losses' means, the Fréchet distance,
+    the gradient norms: whatever the callbacks before it put there) as scalars, and the epoch's
+    sample grid as an image, to TensorBoard event files in ``directory/logs``; the x axis is
+    the generator step. List it after :class:`SampleGrid` and :class:`FrechetDistance`.
+
+    ``tensorboard --logdir <model directory>/logs`` shows them.
+    """
+
+    def __init__(self, directory, gan):
+        super().__init__()
+        self.directory = Path(directory)
+        self.gan = gan
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        self.writer = tf.summary.create_file_writer(str(self.directory / "logs"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+        from PIL import Image
+
+        step = int(self.gan.generator_optimizer.iterations.numpy())
+        grid = self.directory / GRID_FOLDER / f"epoch_{epoch + 1:03d}.png"
+        with self.writer.as_default(step=step):
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value))
+            tf.summary.scalar("epoch", epoch + 1)
+            if grid.is_file():
+                with Image.open(grid) as picture:
+                    pixels = np.asarray(picture.convert("L"), np.uint8)
+                tf.summary.image("samples", pixels[None, :, :, None])
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from gankit.data import to_pixels
+from gankit.latent import truncate
 from gankit.models import ARCHITECTURES, get_architecture
 from gankit.storage import CheckpointError, read_json, write_json
 
@@ -252,9 +253,19 @@ class PretrainedGenerator:
         """Whether this generator draws the digit it is asked for (CGAN, AC-GAN)."""
         return ARCHITECTURES[self.architecture].conditional
 
-    def latent(self, count: int, seed: int = 0, label=None) -> np.ndarray:
+    def latent(self, count: int, seed: int = 0, label=None, truncation: float | None = None) -> np.ndarray:
         """The generator's input for ``count`` images, the same for the same seed. ``label``
-        (a digit, or ``[count]`` digits) chooses what a conditional generator draws."""
+        (a digit, or ``[count]`` digits) chooses what a conditional generator draws;
+        ``truncation`` draws the noise z again wherever ``|z| > truncation``
+        (:func:`gankit.latent.truncate`), for every model fed N(0, I) noise (the first
+        ``noise_dim`` inputs of a model with codes or labels)."""
+        latent = self._latent(count, seed, label)
+        if truncation is not None:
+            noise = getattr(self.config, "noise_dim", self.config.latent_dim)  # z comes first
+            latent[:, :noise] = truncate(latent[:, :noise], truncation, seed)
+        return latent
+
+    def _latent(self, count: int, seed: int, label) -> np.ndarray:
         spec = ARCHITECTURES[self.architecture]
         if label is None:
             return spec.sample_latent(self.config, count, seed)
@@ -274,11 +285,11 @@ class PretrainedGenerator:
             raise ValueError(f"latent must have shape [N, {expected[0]}], got {latent.shape}")
         return np.asarray(self.network(latent, training=False))
 
-    def sample(self, count: int = 64, seed: int = 0, label=None) -> np.ndarray:
-        """``count`` uint8 digits ``[count, 28, 28]``; ``label`` as in :meth:`latent`."""
+    def sample(self, count: int = 64, seed: int = 0, label=None, truncation: float | None = None) -> np.ndarray:
+        """``count`` uint8 digits ``[count, 28, 28]``; ``label`` and ``truncation`` as in :meth:`latent`."""
         if count < 1:
             raise ValueError(f"count must be positive, got {count}")
-        return to_pixels(self.generate(self.latent(count, seed, label)))
+        return to_pixels(self.generate(self.latent(count, seed, label, truncation)))
 
 
 def load_generator(name_or_path, models_dir=None, architecture: str | None = None, use_ema: bool = True,

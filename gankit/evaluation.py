@@ -327,12 +327,13 @@ def evaluate_draws(name: str, draw, evaluator: Evaluator | None = None, seeds=(0
     return summarise(name, [evaluator.score(draw(seed), labels) for seed in seeds])
 
 
-def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None) -> Row:
-    """The row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples per seed;
-    a conditional generator draws each digit equally often (0, 1, ..., 9, 0, ...) and is scored
-    on its labels too."""
+def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None,
+                       truncation: float | None = None) -> Row:
+    """The row of a :class:`gankit.checkpoints.PretrainedGenerator`: ``count`` samples per seed
+    (z truncated at ``truncation`` when given); a conditional generator draws each digit equally
+    often (0, 1, ..., 9, 0, ...) and is scored on its labels too."""
     labels = np.arange(count) % 10 if generator.conditional else None
-    draw = lambda seed: generator.sample(count, seed=1000 + seed, label=labels)  # noqa: E731
+    draw = lambda seed: generator.sample(count, seed=1000 + seed, label=labels, truncation=truncation)  # noqa: E731
     return evaluate_draws(name or generator.architecture, draw, evaluator, seeds, labels)
 
 
@@ -350,3 +351,13 @@ def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seed
     """The floor: uniformly random pixels."""
     draw = lambda seed: np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8)  # noqa: E731
     return evaluate_draws("noise (uniform pixels)", draw, evaluator, seeds)
+
+
+def truncation_sweep(generator, thresholds, evaluator: Evaluator | None = None, count: int = 10_000,
+                     seeds=(0, 1, 2)) -> dict:
+    """``{threshold: Row}`` for each truncation threshold (``None``: no truncation), the same
+    seeds at every threshold: how quality trades against variety as z is cut closer to 0."""
+    evaluator = evaluator or Evaluator()
+    return {threshold: evaluate_generator(generator, evaluator, count, seeds, truncation=threshold,
+                                          name=f"{generator.architecture} T={threshold}")
+            for threshold in thresholds}

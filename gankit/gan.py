@@ -33,8 +33,30 @@ splits them. One epoch is therefore one pass of the discriminator over the data.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
+
+from gankit import losses
+
+
+@dataclass
+class StepOptions:
+    """Options of the shared step that every architecture's config inherits: the training
+    tricks and diagnostics of the seeds. The defaults change nothing."""
+
+    real_label: float = 1.0  # the discriminator's target on real images; 0.9: one-sided label
+    #                          smoothing (Salimans et al. 2016); cross-entropy losses only
+    fake_label: float = 0.0  # its target on generated images (> 0: two-sided soft labels)
+    instance_noise: float = 0.0  # std of Gaussian noise added to every image the discriminator
+    #                              sees, real or generated (Sønderby et al. 2017) ...
+    instance_noise_steps: int = 0  # ... falling linearly to 0 over this many generator steps (0: constant)
+    log_gradient_norms: bool = False  # record both networks' gradient norms every step
+
+
+GRADIENT_NORMS = ("discriminator_gradient_norm", "generator_gradient_norm")  # logged with log_gradient_norms
 
 
 class GAN(keras.Model):
@@ -56,6 +78,8 @@ class GAN(keras.Model):
             (e.g. :func:`gankit.losses.gradient_penalty`).
         discriminator_constraint: optional ``f(discriminator)`` run after every discriminator
             update (e.g. :func:`gankit.losses.clip_weights`).
+        options: the :class:`StepOptions` (an architecture passes its config, which inherits
+            them): soft labels, instance noise, gradient-norm logging.
     """
 
     conditional = False  # True: batches are (images, labels) and the labels condition both networks
@@ -71,6 +95,7 @@ class GAN(keras.Model):
         name: str = "gan",
         discriminator_penalty=None,
         discriminator_constraint=None,
+        options: StepOptions | None = None,
     ):
         super().__init__(name=name)
         if num_discriminator_steps < 1:
@@ -84,6 +109,15 @@ class GAN(keras.Model):
         self.ema_decay = ema_decay
         self.penalty_fn = discriminator_penalty
         self.constraint_fn = discriminator_constraint
+        options = options or StepOptions()
+        self.real_label, self.fake_label = float(options.real_label), float(options.fake_label)
+        if not 0.0 <= self.fake_label < self.real_label <= 1.0:
+            raise ValueError(f"need 0 <= fake_label < real_label <= 1, got {self.fake_label} and {self.real_label}")
+        if options.instance_noise < 0 or options.instance_noise_steps < 0:
+            raise ValueError("instance_noise and instance_noise_steps must be >= 0")
+        self.instance_noise = float(options.instance_noise)
+        self.instance_noise_steps = int(options.instance_noise_steps)
+        self.log_gradient_norms = bool(options.log_gradient_norms)
         self.seed_generator = keras.random.SeedGenerator(seed)
         # A copy of the generator whose weights trail the trained ones (Karras et al. 2018).
         self.ema_generator = None
@@ -119,6 +153,12 @@ class GAN(keras.Model):
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_loss_fn = generator_loss_fn
+        if (self.real_label, self.fake_label) != (1.0, 0.0):  # soft targets for the cross-entropy loss
+            if discriminator_loss_fn is not losses.minimax_discriminator_loss:
+                raise ValueError(f"soft labels (real_label, fake_label) apply to the cross-entropy loss, not "
+                                 f"{getattr(discriminator_loss_fn, '__name__', discriminator_loss_fn)}")
+            discriminator_loss_fn = functools.partial(losses.soft_label_discriminator_loss,
+                                                      real_label=self.real_label, fake_label=self.fake_label)
         self.discriminator_loss_fn = discriminator_loss_fn
         generator_optimizer.build(self.generator.trainable_variables)
         discriminator_optimizer.build(self.discriminator.trainable_variables)
@@ -126,7 +166,8 @@ class GAN(keras.Model):
     def tracked_names(self) -> tuple[str, ...]:
         """Names of the values logged every step. Subclasses that log more extend this."""
         names = ("discriminator_loss", "generator_loss", "real_score", "fake_score")
-        return names + (("penalty",) if self.penalty_fn is not None else ())
+        names += ("penalty",) if self.penalty_fn is not None else ()
+        return names + (GRADIENT_NORMS if self.log_gradient_norms else ())
 
     def images_per_step(self, batch_size: int) -> int:
         """Real images one train step takes: a fresh batch for every discriminator step."""
@@ -174,6 +215,18 @@ class GAN(keras.Model):
 
         return self.penalty_fn(critic, real_images, fake_images, self.seed_generator)
 
+    def perturb(self, images):
+        """What the discriminator sees of ``images``: with instance noise, ``images + sigma * n``,
+        n ~ N(0, I), sigma falling linearly from ``instance_noise`` to 0 over
+        ``instance_noise_steps`` generator steps (constant when that is 0)."""
+        if not self.instance_noise:
+            return images
+        sigma = tf.constant(self.instance_noise)
+        if self.instance_noise_steps:
+            done = tf.cast(self.generator_optimizer.iterations, tf.float32) / self.instance_noise_steps
+            sigma *= tf.maximum(0.0, 1.0 - done)
+        return images + sigma * keras.random.normal(tf.shape(images), seed=self.seed_generator)
+
     def split_batch(self, data):
         """``(images, labels)`` of a training batch; labels None for an unconditional model."""
         if isinstance(data, (tuple, list)):
@@ -210,7 +263,8 @@ class GAN(keras.Model):
             real_images = real_batches[step]
             real_labels = label_batches[step] if labels is not None else None
             latent = self.sample_latent(batch_size, real_labels)  # fakes made for the real labels
-            fake_images = self.generator(latent, training=True)
+            fake_images = self.perturb(self.generator(latent, training=True))
+            real_images = self.perturb(real_images)
             with tf.GradientTape() as tape:
                 # Real and fake go through in separate batches, so that batch norm in the
                 # discriminator normalises each kind by its own statistics.
@@ -220,21 +274,21 @@ class GAN(keras.Model):
                 penalty = self.discriminator_penalty(real_images, fake_images, real_labels)
                 auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary, real_labels, real_auxiliary)
                 total_loss = discriminator_loss + penalty + auxiliary
-            gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
-            self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
+            discriminator_gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
+            self.discriminator_optimizer.apply(discriminator_gradients, self.discriminator.trainable_variables)
             self.after_discriminator_update()
 
         # Update the generator (for the last real batch's labels); the discriminator only
         # scores here and is not updated.
         latent = self.sample_latent(batch_size, real_labels)
         with tf.GradientTape() as tape:
-            generated = self.generator(latent, training=True)
+            generated = self.perturb(self.generator(latent, training=True))
             generated_scores, generated_auxiliary = self.discriminate(generated, real_labels)
             generator_loss = self.generator_loss_fn(generated_scores)
             auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
             total_loss = generator_loss + auxiliary
-        gradients = tape.gradient(total_loss, self.generator.trainable_variables)
-        self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
+        generator_gradients = tape.gradient(total_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply(generator_gradients, self.generator.trainable_variables)
 
         self.update_ema()
         values = dict(
@@ -245,6 +299,9 @@ class GAN(keras.Model):
         )
         if self.penalty_fn is not None:
             values["penalty"] = penalty
+        if self.log_gradient_norms:  # the last discriminator update's and the generator update's
+            values["discriminator_gradient_norm"] = tf.linalg.global_norm(discriminator_gradients)
+            values["generator_gradient_norm"] = tf.linalg.global_norm(generator_gradients)
         values.update(auxiliary_logs)  # the generator pass's values of the auxiliary term
         return self.record(**values)
 

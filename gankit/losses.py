@@ -50,6 +50,31 @@ def minimax_discriminator_loss(disc_real, disc_fake):
     )
 
 
+def soft_label_discriminator_loss(disc_real, disc_fake, real_label=0.9, fake_label=0.0):
+    """The cross-entropy discriminator loss with soft targets (Salimans et al. 2016).
+
+    ``L_D = E[BCE(real_label, D(x))] + E[BCE(fake_label, D(G(z)))]`` with
+    ``BCE(t, l) = -t log sigma(l) - (1 - t) log(1 - sigma(l))``. ``real_label=0.9`` with
+    ``fake_label=0`` is one-sided label smoothing: the optimal discriminator then never becomes
+    fully confident on real data, and generated images get no extra push towards the real
+    ones (smoothing the fake side would, Salimans et al. argue). Targets 1 and 0 give
+    :func:`minimax_discriminator_loss`.
+
+    Args:
+        disc_real, disc_fake: logits on real and generated images, ``[batch]`` or ``[batch, 1]``.
+        real_label, fake_label: the targets, ``0 <= fake_label < real_label <= 1``.
+    """
+    if not 0.0 <= fake_label < real_label <= 1.0:
+        raise ValueError(f"need 0 <= fake_label < real_label <= 1, got {fake_label} and {real_label}")
+    disc_real = _as_logits("disc_real", disc_real)
+    disc_fake = _as_logits("disc_fake", disc_fake)
+
+    def cross_entropy(target, logits):  # -t log sigma(l) - (1 - t) log(1 - sigma(l))
+        return tf.reduce_mean(target * tf.math.softplus(-logits) + (1.0 - target) * tf.math.softplus(logits))
+
+    return cross_entropy(real_label, disc_real) + cross_entropy(fake_label, disc_fake)
+
+
 def non_saturating_generator_loss(disc_fake):
     """The generator loss that Goodfellow et al. 2014 recommend in practice.
 

@@ -58,12 +58,20 @@ def show_images(images, columns: int | None = None, title: str | None = None, si
     return figure
 
 
-def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None = None):
+def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None = None, ylabel: str = "loss",
+                log: bool = False):
     """Per-step losses (light) with their moving average over ``smooth`` steps (dark), and the
-    epoch boundaries. ``history`` is what :func:`gankit.callbacks.load_history` returns."""
+    epoch boundaries. ``history`` is what :func:`gankit.callbacks.load_history` returns.
+    ``names`` picks other per-step series (e.g. the gradient norms, with ``ylabel`` and a
+    ``log`` scale)."""
     steps = history["steps"]
     names = names or [n for n in steps if n != "step" and n.endswith("loss")]
+    missing = [name for name in names if name not in steps]
+    if missing:
+        raise ValueError(f"the history has no per-step {missing}; it has {sorted(n for n in steps if n != 'step')}")
     figure, axis = plt.subplots(figsize=(8, 4))
+    if log:
+        axis.set_yscale("log")
     for name in names:
         values = np.asarray(steps[name], dtype=float)
         line = axis.plot(steps["step"], values, alpha=0.25, linewidth=0.8)[0]
@@ -80,7 +88,7 @@ def plot_losses(history: dict, names=None, smooth: int = 50, title: str | None =
     for epoch in history["epochs"]:
         axis.axvline(epoch["step"], color="grey", linewidth=0.5, alpha=0.4)
     axis.set_xlabel("training step (grey lines: ends of epochs)")
-    axis.set_ylabel("loss")
+    axis.set_ylabel(ylabel)
     return _finish(figure, axis, title)
 
 
@@ -229,5 +237,36 @@ def show_epoch_grids(frames, count: int = 4, size: float = 4.0):
         axis.imshow(imageio.imread(path), cmap="gray")
         axis.set_title(f"after epoch {int(path.stem.split('_')[-1])}")
         axis.set_axis_off()
+    figure.tight_layout()
+    return figure
+
+
+def plot_truncation(results: dict, title: str | None = None):
+    """Quality against the truncation threshold T, from
+    :func:`gankit.evaluation.truncation_sweep` results ``{T: Row}`` (``None``: no truncation,
+    drawn at the right end): the Fréchet distance and recall (left axis; variety falls as T
+    does) and the classifier score (right axis)."""
+    finite = sorted(t for t in results if t is not None)
+    if not finite:
+        raise ValueError("no finite truncation threshold to plot")
+    untruncated = max(finite) * 1.5 if None in results else None
+    thresholds = finite + ([None] if untruncated else [])
+    x = [untruncated if t is None else t for t in thresholds]
+    figure, (left, middle) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for axis, key, label in ((left, "frechet_distance", "Fréchet distance"), (middle, "recall", "recall (variety)")):
+        means = [results[t].mean[key] for t in thresholds]
+        errors = [results[t].std[key] for t in thresholds]
+        axis.errorbar(x, means, yerr=errors, marker="o", capsize=3, label=label)
+        axis.set_xlabel("truncation threshold T")
+        axis.set_ylabel(label)
+    right = middle.twinx()
+    right.plot(x, [results[t].mean["classifier_score"] for t in thresholds], marker="s", color="tab:red",
+               label="classifier score")
+    right.set_ylabel("classifier score", color="tab:red")
+    if untruncated:
+        for axis in (left, middle):
+            axis.set_xticks(x, [f"{t:g}" for t in finite] + ["none"])
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     return figure

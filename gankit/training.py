@@ -10,7 +10,6 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-import keras
 import matplotlib.pyplot as plt
 import tensorflow as tf
 
@@ -23,9 +22,11 @@ from gankit.callbacks import (
     LossHistory,
     SampleGrid,
     StopOnNonFinite,
+    TensorBoardLog,
     load_history,
 )
 from gankit.data import epoch_batches
+from gankit.gan import GRADIENT_NORMS
 from gankit.models import get_architecture
 from gankit.storage import write_json
 from gankit.plotting import make_gif, plot_losses
@@ -68,7 +69,8 @@ def train(
         epochs: the total number of epochs the run should reach.
         config: the architecture's config; default: the stored one when resuming, else the
             architecture's defaults. Resuming with a different config is an error.
-        tensorboard: also write TensorBoard logs to ``directory/logs``.
+        tensorboard: also write TensorBoard logs to ``directory/logs``: every epoch's losses,
+            Fréchet distance and gradient norms (those that are logged) and its sample grid.
         verbose: passed to ``fit`` (``"auto"``, 0, 1 or 2).
         callbacks: extra Keras callbacks.
         evaluator: a :class:`gankit.evaluation.Evaluator`; when given, the Fréchet distance of
@@ -126,8 +128,8 @@ def train(
         SampleGrid(directory, gan, latent),
         EpochCheckpoint(manager, epoch),
     ]
-    if tensorboard:
-        side_effects.append(keras.callbacks.TensorBoard(str(directory / "logs")))
+    if tensorboard:  # after the grid and the Fréchet distance, which it logs
+        side_effects.append(TensorBoardLog(directory, gan))
     gan.fit(
         dataset,
         epochs=epochs,
@@ -189,12 +191,18 @@ def _settle_config(spec, directory: Path, config):
 
 
 def write_summary_figures(directory) -> None:
-    """The GIF of the per-epoch grids and the loss plot, written into the model directory."""
+    """The GIF of the per-epoch grids and the loss plot (and the gradient norms' plot when the
+    history has them), written into the model directory."""
     directory = Path(directory)
     frames = sorted((directory / GRID_FOLDER).glob("epoch_*.png"))
     if frames:
         make_gif(frames, directory / "training.gif")
     if (directory / HISTORY_FILE).is_file():
-        figure = plot_losses(load_history(directory / HISTORY_FILE))
+        history = load_history(directory / HISTORY_FILE)
+        figure = plot_losses(history)
         figure.savefig(directory / "losses.png", dpi=100)
         plt.close(figure)
+        if all(history["steps"].get(name) for name in GRADIENT_NORMS):  # logged with log_gradient_norms
+            figure = plot_losses(history, names=GRADIENT_NORMS, ylabel="gradient norm (global L2)", log=True)
+            figure.savefig(directory / "gradient_norms.png", dpi=100)
+            plt.close(figure)

@@ -23,13 +23,13 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from gankit.gan import ConditionalGAN
+from gankit.gan import ConditionalGAN, StepOptions
 from gankit.models import dcgan
 from gankit.models.cgan import sample_latent  # noqa: F401  (the registry's entry point)
 
 
 @dataclass
-class ACGANConfig:
+class ACGANConfig(StepOptions):
     noise_dim: int = 64  # z, as DCGAN's latent_dim
     categories: int = 10  # values of the label
     filters: int = 32  # generator: as DCGANConfig.filters (the same generator)

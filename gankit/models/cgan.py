@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from gankit.gan import ConditionalGAN
+from gankit.gan import ConditionalGAN, StepOptions
 from gankit.models import dcgan
 from gankit.models.mlp_gan import Maxout
 
@@ -29,7 +29,7 @@ DISCRIMINATORS = ("dense", "maxout")
 
 
 @dataclass
-class CGANConfig:
+class CGANConfig(StepOptions):
     discriminator: str = "dense"  # "dense" (LeakyReLU layers) or "maxout" (the paper's)
     noise_dim: int = 100  # z (the paper's 100)
     categories: int = 10  # values of the label

@@ -34,12 +34,12 @@ import keras
 from keras import layers
 
 from gankit import losses
-from gankit.gan import GAN
+from gankit.gan import GAN, StepOptions
 from gankit.models.spectral_norm import SpectralNormalization
 
 
 @dataclass
-class DCGANConfig:
+class DCGANConfig(StepOptions):
     latent_dim: int = 64  # size of the noise vector z
     filters: int = 32  # generator: channels at 14x14; the 7x7 layer has 4x this
     discriminator_filters: int = 64  # discriminator: channels at 14x14; the 7x7 layer has 2x this
@@ -192,6 +192,7 @@ def build_gan(
         seed=config.seed,
         name=name,
         discriminator_penalty=discriminator_penalty,
+        options=config,
         **(model_kwargs or {}),
     )
     if make_optimizer is None:

@@ -38,12 +38,12 @@ import tensorflow as tf
 from keras import layers
 
 from gankit import losses
-from gankit.gan import GAN
+from gankit.gan import GAN, StepOptions
 from gankit.models import dcgan
 
 
 @dataclass
-class InfoGANConfig:
+class InfoGANConfig(StepOptions):
     noise_dim: int = 62  # incompressible noise z (the paper's MNIST setting)
     categories: int = 10  # values of the categorical code
     continuous_codes: int = 2  # continuous codes, uniform on [-1, 1]
@@ -170,7 +170,8 @@ class InfoGAN(GAN):
     def __init__(self, config: InfoGANConfig, **kwargs):
         self.config = config
         super().__init__(build_generator(config), build_discriminator(config), latent_dim=config.latent_dim,
-                         ema_decay=config.ema_decay, seed=config.seed, name="infogan", **kwargs)
+                         ema_decay=config.ema_decay, seed=config.seed, name="infogan", options=config,
+                         **kwargs)
 
     def tracked_names(self):
         return super().tracked_names() + ("information_loss", "categorical_information", "continuous_nll")

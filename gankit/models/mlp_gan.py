@@ -33,11 +33,12 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from gankit.gan import StepOptions
 from gankit.models import dcgan
 
 
 @dataclass
-class MLPGANConfig:
+class MLPGANConfig(StepOptions):
     latent_dim: int = 100  # size of the noise vector z (the paper's 100)
     hidden_units: int = 1200  # generator: two ReLU layers of this width
     maxout_units: int = 240  # discriminator: two maxout layers of this width ...

@@ -48,7 +48,7 @@ import tensorflow as tf
 from keras import layers
 
 from gankit import losses
-from gankit.gan import GAN
+from gankit.gan import GAN, StepOptions
 from gankit.latent import interpolate
 from gankit.models import dcgan
 
@@ -57,7 +57,7 @@ LAYERS_PER_BLOCK = 2  # style layers (and noise inputs) per block
 
 
 @dataclass
-class StyleGANConfig:
+class StyleGANConfig(StepOptions):
     latent_dim: int = 128  # size of z (the paper: 512)
     style_dim: int = 128  # size of w, the input of every affine map A (the paper: 512)
     mapping_layers: int = 8  # depth of the mapping network (the paper's 8)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import keras
 
 from gankit import losses
-from gankit.gan import GAN
+from gankit.gan import GAN, StepOptions
 from gankit.models import dcgan
 from gankit.models.dcgan import build_generator  # noqa: F401  (the registry's entry point)
 
@@ -31,7 +31,7 @@ VARIANTS = ("gp", "clip")
 
 
 @dataclass
-class WGANConfig:
+class WGANConfig(StepOptions):
     variant: str = "gp"  # "gp" (gradient penalty) or "clip" (weight clipping)
     latent_dim: int = 64  # size of the noise vector z
     filters: int = 32  # generator: as DCGANConfig.filters (the same generator)
@@ -83,6 +83,7 @@ def build_gan(config: WGANConfig | None = None, **compile_kwargs) -> GAN:
         name=f"wgan_{config.variant}",
         discriminator_penalty=penalty,
         discriminator_constraint=constraint,
+        options=config,
     )
     gan.compile(
         generator_optimizer=optimizers[0],
