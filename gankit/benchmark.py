@@ -35,19 +35,24 @@ from gankit.models import get_architecture
 
 
 def _setup(architecture: str, steps: int, config=None, jit_compile: bool = False):
-    """A built GAN, its config and an endless iterator over training batches of synthetic digits."""
+    """A built GAN, the images per step, and ``steps`` batches of synthetic digits (with random
+    labels for a conditional model, else None)."""
     spec = get_architecture(architecture)
     config = config or spec.make_config()
     gan = spec.build_gan(config, jit_compile=jit_compile)
     per_step = gan.images_per_step(config.batch_size)  # real images per step (all critic batches)
-    images = np.random.default_rng(0).integers(0, 256, size=(per_step * steps, 28, 28), dtype=np.uint8)
-    return gan, per_step, images
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(per_step * steps, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=len(images)) if gan.conditional else None
+    return gan, per_step, (images, labels)
 
 
-def _epochs_for(images, per_step: int, steps: int, warmup: int, seed: int = 0):
+def _epochs_for(data, per_step: int, steps: int, warmup: int, seed: int = 0, epochs: int | None = None):
     """Batches for one ``fit()`` call: every call starts a new pass at epoch 0, so enough
-    epochs of ``steps`` batches for the warm-up and one timed round."""
-    return epoch_batches(images, per_step, seed=seed, first_epoch=0, last_epoch=-(-warmup // steps) + 2)
+    epochs of ``steps`` batches for the warm-up and one timed round (or ``epochs``)."""
+    images, labels = data
+    epochs = epochs or -(-warmup // steps) + 2
+    return epoch_batches(images, per_step, seed=seed, first_epoch=0, last_epoch=epochs, labels=labels)
 
 
 def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
@@ -63,8 +68,8 @@ def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, rep
     ``config`` replaces the architecture's default config (another batch size, say);
     ``jit_compile`` compiles the train step with XLA (Keras leaves it off on a CPU-only machine).
     """
-    gan, per_step, images = _setup(architecture, steps, config, jit_compile)
-    batches = _epochs_for(images, per_step, steps, warmup)
+    gan, per_step, data = _setup(architecture, steps, config, jit_compile)
+    batches = _epochs_for(data, per_step, steps, warmup)
     with tempfile.TemporaryDirectory() as scratch:
         callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
         gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
@@ -82,10 +87,10 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
         ``{"kit": [images/s per round], "bare": [...], "ratios": [kit / bare per round],
         "ratio": median of the ratios}``.
     """
-    gan, per_step, images = _setup(architecture, steps, config)
-    kit_dataset = _epochs_for(images, per_step, steps, warmup)
+    gan, per_step, data = _setup(architecture, steps, config)
+    kit_dataset = _epochs_for(data, per_step, steps, warmup)
     bare_epochs = -(-(warmup + rounds * steps) // steps)  # epochs of `steps` batches the bare loop takes
-    bare_batches = iter(epoch_batches(images, per_step, seed=1, first_epoch=0, last_epoch=bare_epochs))
+    bare_batches = iter(_epochs_for(data, per_step, steps, warmup, seed=1, epochs=bare_epochs))
     bare_step = tf.function(gan.train_step)
 
     def bare() -> float:

@@ -21,6 +21,13 @@ def test_images_per_second_times_fit_runs(tiny_config):
     assert len(rates) == 2 and best == max(rates) > 0
 
 
+def test_a_conditional_model_is_timed_on_labelled_batches():
+    config = benchmark.get_architecture("acgan").make_config(dict(noise_dim=8, filters=4, discriminator_filters=4,
+                                                                 batch_size=16))
+    result = benchmark.compare_with_bare_loop("acgan", steps=2, rounds=2, warmup=1, config=config)
+    assert len(result["ratios"]) == 2 and all(rate > 0 for rate in result["kit"] + result["bare"])
+
+
 def test_the_command_prints_the_ratio(capsys):
     assert main(["benchmark", "dcgan", "--compare-bare", "--steps", "3", "--repeats", "1"]) == 0
     line = capsys.readouterr().out
