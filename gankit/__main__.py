@@ -111,6 +111,14 @@ def main(argv=None) -> int:
     evaluate.add_argument("--truncation", type=float, default=None, metavar="T",
                           help="sample with z drawn again wherever |z| > T")
 
+    truncation = add_command("truncation", help="quality against the truncation threshold T: a table and a figure")
+    truncation.add_argument("model", help="a model name in saved_models/ or a model directory")
+    truncation.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0, 3.0], metavar="T",
+                            help="thresholds to score, besides no truncation")
+    truncation.add_argument("--n", type=int, default=10_000, help="samples per seed")
+    truncation.add_argument("--seeds", type=int, default=3, help="how many sampling seeds")
+    truncation.add_argument("--out", required=True, help="the figure (.png)")
+
     progress = add_command("progress", help="plot Fréchet distance against training minutes (from history.json)")
     progress.add_argument("models", nargs="+", help="model names in saved_models/ or model directories")
     progress.add_argument("--out", required=True, help="the figure (.png)")
@@ -133,6 +141,7 @@ def main(argv=None) -> int:
             "benchmark": _benchmark,
             "classifier": _classifier,
             "evaluate": _evaluate,
+            "truncation": _truncation,
             "progress": _progress,
         }[args.command](args)
     except (ValueError, RuntimeError) as error:
@@ -258,6 +267,29 @@ def _evaluate(args) -> int:
     per_label = format_label_table(rows, markdown=args.markdown)
     if per_label:
         print("\n" + per_label)
+    return 0
+
+
+def _truncation(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gankit.checkpoints import load_generator
+    from gankit.evaluation import format_table, truncation_sweep
+    from gankit.plotting import plot_truncation
+
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise ValueError(f"--out must end in .png, got {out}")
+    generator = load_generator(args.model)
+    thresholds = sorted(set(args.thresholds)) + [None]
+    results = truncation_sweep(generator, thresholds, count=args.n, seeds=tuple(range(args.seeds)))
+    print(format_table(list(results.values())))
+    figure = plot_truncation(results, title=f"{generator.architecture}: quality against the truncation of z "
+                                            f"({args.n:,} samples x {args.seeds} seeds)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=100)
+    print(f"-> {out}")
     return 0
 
 

@@ -358,6 +358,8 @@ def truncation_sweep(generator, thresholds, evaluator: Evaluator | None = None, 
     """``{threshold: Row}`` for each truncation threshold (``None``: no truncation), the same
     seeds at every threshold: how quality trades against variety as z is cut closer to 0."""
     evaluator = evaluator or Evaluator()
-    return {threshold: evaluate_generator(generator, evaluator, count, seeds, truncation=threshold,
-                                          name=f"{generator.architecture} T={threshold}")
+    def name(threshold):
+        return f"{generator.architecture}, " + ("no truncation" if threshold is None else f"T = {threshold:g}")
+
+    return {threshold: evaluate_generator(generator, evaluator, count, seeds, truncation=threshold, name=name(threshold))
             for threshold in thresholds}

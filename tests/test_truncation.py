@@ -65,3 +65,12 @@ def test_truncation_sweep_and_its_figure(dcgan_dir, tiny_images):
     assert labels == ["0.5", "1", "none"]
     with pytest.raises(ValueError, match="no finite truncation threshold"):
         plot_truncation({None: results[None]})
+
+
+def test_the_truncation_command_prints_a_row_per_threshold_and_draws_the_figure(dcgan_dir, tmp_path, capsys):
+    out = tmp_path / "truncation.png"
+    assert main(["truncation", str(dcgan_dir), "--thresholds", "1", "0.5", "--n", "300", "--seeds", "1",
+                 "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("  ")[0] for line in lines[1:4]] == ["dcgan, T = 0.5", "dcgan, T = 1", "dcgan, no truncation"]
+    assert out.is_file() and lines[-1] == f"-> {out}"
