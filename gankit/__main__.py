@@ -8,6 +8,7 @@
     python -m gankit sample cgan --label 3 --n 100 --out threes.npz  # a conditional model's digit
     python -m gankit benchmark dcgan                               # training images/s
     python -m gankit progress dcgan wgan --out img/time_to_quality.png   # FD against minutes
+    python -m gankit truncation dcgan --out img/dcgan_truncation.png   # quality against T
 
 TensorFlow's C++ log lines (CUDA, oneDNN, CPU features) are kept off the terminal unless
 ``--verbose`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set by the user.

@@ -244,27 +244,36 @@ def show_epoch_grids(frames, count: int = 4, size: float = 4.0):
 def plot_truncation(results: dict, title: str | None = None):
     """Quality against the truncation threshold T, from
     :func:`gankit.evaluation.truncation_sweep` results ``{T: Row}`` (``None``: no truncation,
-    drawn at the right end): the Fréchet distance and recall (left axis; variety falls as T
-    does) and the classifier score (right axis)."""
+    drawn at the right end): the Fréchet distance (left, log scale), and precision and recall
+    with the classifier score on a second axis (right): what truncation buys (precision) and
+    what it costs (variety: recall, and the classes the classifier still finds)."""
     finite = sorted(t for t in results if t is not None)
     if not finite:
         raise ValueError("no finite truncation threshold to plot")
     untruncated = max(finite) * 1.5 if None in results else None
     thresholds = finite + ([None] if untruncated else [])
     x = [untruncated if t is None else t for t in thresholds]
-    figure, (left, middle) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for axis, key, label in ((left, "frechet_distance", "Fréchet distance"), (middle, "recall", "recall (variety)")):
-        means = [results[t].mean[key] for t in thresholds]
-        errors = [results[t].std[key] for t in thresholds]
-        axis.errorbar(x, means, yerr=errors, marker="o", capsize=3, label=label)
-        axis.set_xlabel("truncation threshold T")
-        axis.set_ylabel(label)
+
+    def series(key):
+        return [results[t].mean[key] for t in thresholds], [results[t].std[key] for t in thresholds]
+
+    figure, (left, middle) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.errorbar(x, *series("frechet_distance"), marker="o", capsize=3)
+    left.set_yscale("log")
+    left.set_ylabel("Fréchet distance")
+    for key, marker in (("precision", "^"), ("recall", "o")):
+        middle.errorbar(x, *series(key), marker=marker, capsize=3, label=key)
+    middle.set_ylabel("precision, recall")
+    middle.set_ylim(0, 1)
     right = middle.twinx()
-    right.plot(x, [results[t].mean["classifier_score"] for t in thresholds], marker="s", color="tab:red",
-               label="classifier score")
+    right.plot(x, series("classifier_score")[0], marker="s", color="tab:red", label="classifier score")
     right.set_ylabel("classifier score", color="tab:red")
-    if untruncated:
-        for axis in (left, middle):
+    lines = middle.get_legend_handles_labels()
+    extra = right.get_legend_handles_labels()
+    middle.legend(lines[0] + extra[0], lines[1] + extra[1], loc="lower right")
+    for axis in (left, middle):
+        axis.set_xlabel("truncation threshold T")
+        if untruncated:
             axis.set_xticks(x, [f"{t:g}" for t in finite] + ["none"])
     if title:
         figure.suptitle(title)
