@@ -102,7 +102,8 @@ def main(argv=None) -> int:
     classify.add_argument("--data", default=None, help="MNIST .npz (default: $GANKIT_MNIST, else download)")
 
     evaluate = add_command("evaluate", help="score a model (or 'real', 'noise') by the metrics")
-    evaluate.add_argument("models", nargs="+", help="model names or directories; 'real' and 'noise' for the reference rows")
+    evaluate.add_argument("models", nargs="+", help="model names or directories; 'real', 'real-by-label' (for conditional "
+                          "models) and 'noise' for the reference rows")
     evaluate.add_argument("--n", type=int, default=10_000, help="samples per seed")
     evaluate.add_argument("--seeds", type=int, default=3, help="how many sampling seeds")
     evaluate.add_argument("--data", default=None, help="MNIST .npz, for the 'real' row")
@@ -242,8 +243,8 @@ def _classifier(args) -> int:
 
 def _evaluate(args) -> int:
     from gankit.checkpoints import load_generator
-    from gankit.evaluation import (Evaluator, evaluate_generator, evaluate_noise, evaluate_real, format_label_table,
-                                   format_table)
+    from gankit.evaluation import (Evaluator, evaluate_generator, evaluate_noise, evaluate_real, evaluate_real_by_label,
+                                   format_label_table, format_table)
 
     evaluator = Evaluator()
     seeds = tuple(range(args.seeds))
@@ -254,6 +255,10 @@ def _evaluate(args) -> int:
             from gankit.data import load_mnist
 
             row = evaluate_real(load_mnist("train", args.data)[0], evaluator, args.n, seeds)
+        elif name == "real-by-label":
+            from gankit.data import load_mnist
+
+            row = evaluate_real_by_label(*load_mnist("train", args.data), evaluator, args.n, seeds)
         elif name == "noise":
             row = evaluate_noise(evaluator, args.n, seeds)
         else:

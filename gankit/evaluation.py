@@ -347,6 +347,22 @@ def evaluate_real(train_images, evaluator: Evaluator | None = None, count: int =
     return evaluate_draws("real (MNIST train)", draw, evaluator, seeds)
 
 
+def evaluate_real_by_label(train_images, train_labels, evaluator: Evaluator | None = None, count: int = 10_000,
+                           seeds=(0, 1, 2)) -> Row:
+    """The reference row for conditional models: real training digits drawn as a conditional
+    model is scored (an equal share of each label, ``count // 10`` each), scored on their own
+    labels too -- the label accuracy and per-label distances of a perfect conditional generator."""
+    per_label = count // 10
+    labels = np.repeat(np.arange(10), per_label)
+
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        return train_images[np.concatenate([rng.choice(np.flatnonzero(train_labels == digit), per_label, replace=False)
+                                            for digit in range(10)])]
+
+    return evaluate_draws(f"real (MNIST train), {per_label:,} per label", draw, evaluator, seeds, labels)
+
+
 def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
     """The floor: uniformly random pixels."""
     draw = lambda seed: np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8)  # noqa: E731

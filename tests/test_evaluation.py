@@ -12,6 +12,7 @@ from gankit.evaluation import (
     Evaluator,
     Scores,
     build_classifier,
+    evaluate_real_by_label,
     format_label_table,
     format_table,
     load_classifier,
@@ -112,6 +113,15 @@ def test_label_scores_reward_digits_drawn_for_their_labels(evaluator, mnist):
     assert evaluator.score(images).label_accuracy is None  # no labels, no label scores
     with pytest.raises(ValueError, match="labels must be"):
         evaluator.score(images, labels[:10])
+
+
+@needs_committed
+def test_the_real_row_by_label_is_what_a_perfect_conditional_model_scores(evaluator, mnist):
+    (train_images, train_labels), _ = mnist
+    row = evaluate_real_by_label(train_images, train_labels, evaluator, count=2000, seeds=(0,))
+    assert row.name == "real (MNIST train), 200 per label" and row.count == 2000
+    assert row.mean["label_accuracy"] > 0.99 and row.mean["min_share"] > 0.09
+    assert len(row.mean["label_frechet_distance"]) == 10
 
 
 def test_table_shows_label_scores_only_for_conditional_rows():
