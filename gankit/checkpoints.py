@@ -309,9 +309,9 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
         A :class:`PretrainedGenerator`.
     """
     directory, stored_name, config, checkpoint_path = locate(name_or_path, models_dir, architecture)
-    stored = {name for name, _ in tf.train.list_variables(checkpoint_path)}
-    part = "ema_generator" if use_ema and any(n.startswith("ema_generator/") for n in stored) else "generator"
-    if not any(name.startswith(f"{part}/") for name in stored):
+    stored = stored_parts(checkpoint_path)
+    part = "ema_generator" if use_ema and "ema_generator" in stored else "generator"
+    if part not in stored:
         raise CheckpointError(f"{checkpoint_path} holds no generator weights")
     network = ARCHITECTURES[stored_name].build_generator(config)
     if truncation_psi is not None:
@@ -320,6 +320,18 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
         network.truncation_psi = float(truncation_psi)
     restore(network, part, checkpoint_path, f"a {stored_name} generator built from {directory / CONFIG_FILE}")
     return PretrainedGenerator(network, stored_name, config, directory, stored_epochs(checkpoint_path))
+
+
+def stored_parts(checkpoint_path: str) -> set:
+    """The named parts of a training checkpoint (``generator``, ``ema_generator``, ...): the
+    children of its root object. Not the variables' name prefixes: a variable is stored once,
+    under the shortest path to it, which can run through an optimizer that tracks it
+    (``generator_optimizer/_trainable_variables/0``) rather than through its network."""
+    from tensorflow.core.protobuf import trackable_object_graph_pb2
+
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(checkpoint_path).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return {child.local_name for child in graph.nodes[0].children}
 
 
 def stored_epochs(checkpoint_path: str) -> int:

@@ -141,3 +141,16 @@ def test_evaluate_reports_label_accuracy_and_per_label_distance_for_a_conditiona
     assert lines[2].startswith(f"| {cgan_dir} | 300 × 2 |")
     per_label = lines[lines.index("| FD per label | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |") + 2]
     assert per_label.startswith(f"| {cgan_dir} |") and len(per_label.split("|")) == 13
+
+
+def test_the_raw_generator_loads_however_the_checkpoint_names_its_variables(tmp_path, tiny_images):
+    # A variable is stored under its shortest path, which for these networks runs through the
+    # optimizer (generator_optimizer/_trainable_variables/N), not through generator/.
+    gan = training.train("cgan", tmp_path, tiny_images, epochs=1, config=cgan.CGANConfig(**TINY_CGAN), verbose=0,
+                         labels=np.arange(len(tiny_images)) % 10)
+    raw = load_generator(tmp_path, use_ema=False).network.get_weights()
+    for loaded, trained in zip(raw, gan.generator.get_weights()):
+        np.testing.assert_array_equal(loaded, trained)
+    averaged = load_generator(tmp_path).network.get_weights()
+    for loaded, trained in zip(averaged, gan.ema_generator.get_weights()):
+        np.testing.assert_array_equal(loaded, trained)
