@@ -47,6 +47,8 @@ def test_conditional_latents_end_in_the_one_hot_label():
     np.testing.assert_array_equal(threes[:, :8], latent[:5, :8])  # the same noise for the same seed
     with pytest.raises(ValueError, match="integers in 0..9"):
         cgan.sample_latent(config, 5, seed=1, labels=10)
+    with pytest.raises(ValueError, match="one digit or 5 digits, got shape \\(3,\\)"):
+        cgan.sample_latent(config, 5, seed=1, labels=[1, 2, 3])
 
 
 def test_the_training_step_makes_fakes_for_the_real_labels():

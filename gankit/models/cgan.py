@@ -114,8 +114,11 @@ def sample_latent(config, count: int, seed: int, labels=None) -> np.ndarray:
     for every conditional architecture."""
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((count, config.noise_dim)).astype(np.float32)
-    labels = np.arange(count) % config.categories if labels is None else np.broadcast_to(labels, (count,))
-    labels = np.asarray(labels)
+    labels = np.arange(count) % config.categories if labels is None else np.asarray(labels)
+    if labels.ndim == 0:  # one digit for all
+        labels = np.full(count, labels)
+    if labels.shape != (count,):
+        raise ValueError(f"labels must be one digit or {count} digits, got shape {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= config.categories:
         raise ValueError(f"labels must be integers in 0..{config.categories - 1}, got {np.unique(labels)}")
     return np.concatenate([noise, np.eye(config.categories, dtype=np.float32)[labels]], axis=1)
