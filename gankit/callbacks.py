@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from gankit.checkpoints import save_options
 from gankit.data import to_pixels
 from gankit.plotting import image_grid, save_image
 from gankit.storage import CheckpointError, read_json, write_json
@@ -165,7 +166,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.assign(epoch + 1)
-        self.manager.save(checkpoint_number=epoch + 1)
+        self.manager.save(checkpoint_number=epoch + 1, options=save_options())
 
 
 class FrechetDistance(keras.callbacks.Callback):

@@ -127,6 +127,17 @@ def stored_parts(path: str) -> set[str]:
     return {child.local_name for child in graph.nodes[0].children}
 
 
+MAX_SHARD_BYTES = 20 * 2**20  # a checkpoint's data files are split into parts of at most this size
+
+
+def save_options() -> tf.train.CheckpointOptions:
+    """How training checkpoints are written: the data in shards of at most ``MAX_SHARD_BYTES``
+    (``ckpt-N.data-0000k-of-0000n``), so that no committed file grows past the repository's
+    limit (the fully connected CGAN's checkpoint is 42 MB); restoring reads any number of shards."""
+    policy = tf.train.experimental.MaxShardSizePolicy(max_shard_size=MAX_SHARD_BYTES)
+    return tf.train.CheckpointOptions(experimental_sharding_callback=policy)
+
+
 def _first_line(error) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else ""
@@ -320,18 +331,6 @@ def load_generator(name_or_path, models_dir=None, architecture: str | None = Non
         network.truncation_psi = float(truncation_psi)
     restore(network, part, checkpoint_path, f"a {stored_name} generator built from {directory / CONFIG_FILE}")
     return PretrainedGenerator(network, stored_name, config, directory, stored_epochs(checkpoint_path))
-
-
-def stored_parts(checkpoint_path: str) -> set:
-    """The named parts of a training checkpoint (``generator``, ``ema_generator``, ...): the
-    children of its root object. Not the variables' name prefixes: a variable is stored once,
-    under the shortest path to it, which can run through an optimizer that tracks it
-    (``generator_optimizer/_trainable_variables/0``) rather than through its network."""
-    from tensorflow.core.protobuf import trackable_object_graph_pb2
-
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
-    graph.ParseFromString(tf.train.load_checkpoint(checkpoint_path).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
-    return {child.local_name for child in graph.nodes[0].children}
 
 
 def stored_epochs(checkpoint_path: str) -> int:

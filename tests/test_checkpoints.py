@@ -216,3 +216,12 @@ def test_every_registered_architecture_checkpoints_all_its_weights():
         checkpoint = checkpoints.make_checkpoint(gan, tf.Variable(0))
         for network in (gan.generator, gan.discriminator):
             assert network.weights and checkpoints.untracked_variables(checkpoint, network) == []
+
+
+def test_checkpoints_are_written_in_shards_and_resume_from_them(tmp_path, tiny_images, tiny_config, monkeypatch):
+    monkeypatch.setattr(checkpoints, "MAX_SHARD_BYTES", 64 * 1024)  # the tiny model's data in several files
+    training.train("dcgan", tmp_path, tiny_images, epochs=1, config=tiny_config, verbose=0)
+    shards = sorted(path.name for path in tmp_path.glob("ckpt-1.data-*"))
+    assert len(shards) > 1 and all(path.stat().st_size <= 64 * 1024 for path in tmp_path.glob("ckpt-1.data-*"))
+    gan = training.train("dcgan", tmp_path, tiny_images, epochs=2, config=tiny_config, verbose=0)
+    assert int(gan.generator_optimizer.iterations.numpy()) == 8 and checkpoints.load_generator(tmp_path).epochs == 2
