@@ -363,6 +363,22 @@ def evaluate_real_by_label(train_images, train_labels, evaluator: Evaluator | No
     return evaluate_draws(f"real (MNIST train), {per_label:,} per label", draw, evaluator, seeds, labels)
 
 
+def label_confusion(generator, evaluator: Evaluator | None = None, per_label: int = 1000, seed: int = 0) -> np.ndarray:
+    """How a conditional generator's requested digits are read: ``[10, 10]``, row = the label
+    asked for, column = the digit the evaluation classifier sees, each row summing to 1
+    (``per_label`` samples of each label). Its diagonal is the per-label label accuracy."""
+    if not generator.conditional:
+        raise ValueError(f"{generator.architecture} is not conditional: it has no requested label to compare")
+    if per_label < 1:
+        raise ValueError(f"per_label must be positive, got {per_label}")
+    evaluator = evaluator or Evaluator(reference=None)
+    labels = np.repeat(np.arange(10), per_label)
+    _, probabilities = evaluator.features_and_probabilities(generator.sample(len(labels), seed=seed, label=labels))
+    counts = np.zeros((10, 10))
+    np.add.at(counts, (labels, probabilities.argmax(axis=1)), 1)
+    return counts / per_label
+
+
 def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:
     """The floor: uniformly random pixels."""
     draw = lambda seed: np.random.default_rng(seed).integers(0, 256, (count, 28, 28), dtype=np.uint8)  # noqa: E731

@@ -279,3 +279,28 @@ def plot_truncation(results: dict, title: str | None = None):
         figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def plot_label_confusion(matrices: dict, title: str | None = None):
+    """One heat map per conditional model, ``{name: [10, 10] matrix}`` from
+    :func:`gankit.evaluation.label_confusion` (row: the digit asked for; column: the digit the
+    classifier reads): the diagonal is each label's accuracy, anything off it a digit drawn
+    as another. Off-diagonal shares of 2 % or more are written in their cells."""
+    figure, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices), 3.8), squeeze=False)
+    for axis, (name, matrix) in zip(axes[0], matrices.items()):
+        matrix = np.asarray(matrix)
+        if matrix.shape != (10, 10):
+            raise ValueError(f"{name}: a confusion matrix must be [10, 10], got {matrix.shape}")
+        axis.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
+        for asked, read in zip(*np.nonzero((matrix >= 0.02) & ~np.eye(10, dtype=bool))):
+            axis.text(read, asked, f"{matrix[asked, read]:.0%}".replace("%", ""), ha="center", va="center",
+                      fontsize=7, color="tab:red")
+        axis.set_xticks(range(10))
+        axis.set_yticks(range(10))
+        axis.set_xlabel("digit read by the classifier")
+        axis.set_ylabel("digit asked for")
+        axis.set_title(f"{name}: {np.trace(matrix) / 10:.1%} on the diagonal", fontsize=10)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -156,3 +156,60 @@ def test_the_raw_generator_loads_however_the_checkpoint_names_its_variables(tmp_
     averaged = load_generator(tmp_path).network.get_weights()
     for loaded, trained in zip(averaged, gan.ema_generator.get_weights()):
         np.testing.assert_array_equal(loaded, trained)
+
+
+class _DrawsOneImage:
+    """A stand-in conditional generator that draws, whatever label it is asked for, one fixed
+    image: every row of its confusion matrix puts all its weight on that image's reading."""
+
+    conditional = True
+    architecture = "stand-in"
+
+    def __init__(self, image):
+        self.image = image
+        self.asked = None
+
+    def sample(self, count, seed=0, label=None):
+        self.asked = np.asarray(label)
+        return np.repeat(self.image[None], count, axis=0)
+
+
+def test_label_confusion_rows_are_the_asked_labels_and_columns_the_classifiers_reading():
+    from gankit.evaluation import Evaluator, label_confusion
+
+    evaluator = Evaluator(reference=None)
+    image = np.zeros((28, 28), np.uint8)
+    image[4:24, 13:15] = 255  # a vertical stroke
+    read = int(evaluator.features_and_probabilities(image[None])[1].argmax())
+    generator = _DrawsOneImage(image)
+    matrix = label_confusion(generator, evaluator, per_label=3)
+    np.testing.assert_array_equal(generator.asked, np.repeat(np.arange(10), 3))  # 3 of each label, in order
+    expected = np.zeros((10, 10))
+    expected[:, read] = 1
+    np.testing.assert_array_equal(matrix, expected)
+
+
+def test_label_confusion_needs_a_conditional_generator(cgan_dir, tmp_path, tiny_images, tiny_config):
+    from gankit.evaluation import Evaluator, label_confusion
+
+    evaluator = Evaluator(reference=None)
+    matrix = label_confusion(load_generator(cgan_dir), evaluator, per_label=5)
+    assert matrix.shape == (10, 10)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1)
+    with pytest.raises(ValueError, match="per_label must be positive"):
+        label_confusion(load_generator(cgan_dir), evaluator, per_label=0)
+    directory = tmp_path / "dcgan"
+    training.train("dcgan", directory, tiny_images, epochs=1, config=tiny_config, verbose=0)
+    with pytest.raises(ValueError, match="dcgan is not conditional"):
+        label_confusion(load_generator(directory), evaluator)
+
+
+def test_the_confusion_figure_has_one_panel_per_model_and_refuses_other_shapes():
+    from gankit.plotting import plot_label_confusion
+
+    matrix = np.full((10, 10), 0.01) + np.eye(10) * 0.9  # rows sum to 1: 0.91 on the diagonal
+    figure = plot_label_confusion({"a": matrix, "b": np.eye(10)})
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles == ["a: 91.0% on the diagonal", "b: 100.0% on the diagonal"]
+    with pytest.raises(ValueError, match=r"c: a confusion matrix must be \[10, 10\]"):
+        plot_label_confusion({"c": np.eye(9)})
