@@ -213,3 +213,35 @@ def test_the_confusion_figure_has_one_panel_per_model_and_refuses_other_shapes()
     assert titles == ["a: 91.0% on the diagonal", "b: 100.0% on the diagonal"]
     with pytest.raises(ValueError, match=r"c: a confusion matrix must be \[10, 10\]"):
         plot_label_confusion({"c": np.eye(9)})
+
+
+def test_input_dropout_adds_a_layer_only_when_set():
+    # At 0 no layer is added, so the committed dense CGAN's graph (and checkpoint) is as it was.
+    names = lambda config: [type(layer).__name__ for layer in cgan.build_discriminator(config).layers]  # noqa: E731
+    plain = names(cgan.CGANConfig(**TINY_CGAN))
+    dropped = names(cgan.CGANConfig(**TINY_CGAN, input_dropout=0.2))
+    assert dropped.count("Dropout") == plain.count("Dropout") + 1
+    discriminator = cgan.build_discriminator(cgan.CGANConfig(**TINY_CGAN, input_dropout=0.5))
+    rates = [layer.rate for layer in discriminator.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates.count(0.5) == 4  # the pixels' and the three hidden layers' (dropout 0.5)
+
+
+def test_the_label_layer_leaks_by_default_and_the_paper_relu_stays_as_built():
+    leaky = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN))
+    relu = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN, label_slope=0.0))
+    assert [layer.negative_slope for layer in leaky.layers if isinstance(layer, keras.layers.LeakyReLU)] == [0.2]
+    assert not any(isinstance(layer, keras.layers.LeakyReLU) for layer in relu.layers)  # ReLU inside the Dense
+    assert len(leaky.weights) == len(relu.weights)
+
+
+def test_label_units_alive_counts_units_positive_for_some_label():
+    generator = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN, label_slope=0.0))
+    label_layer = next(layer for layer in generator.layers
+                       if isinstance(layer, keras.layers.Dense) and layer.kernel.shape[0] == 10)
+    kernel = -np.ones((10, 8), np.float32)
+    kernel[3, :2] = 1.0  # units 0 and 1 fire for the label 3 only
+    kernel[:, 2] = 0.5  # unit 2 fires for every label, until the bias below
+    label_layer.set_weights([kernel, np.array([0, 0, -0.6, 0, 0, 0, 0, 0], np.float32)])
+    assert cgan.label_units_alive(generator) == 2 / 8
+    with pytest.raises(ValueError, match="expected one dense layer fed by the 10 label values"):
+        cgan.label_units_alive(keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)]))

@@ -35,6 +35,11 @@ class CGANConfig(StepOptions):
     categories: int = 10  # values of the label
     noise_units: int = 200  # generator: z's hidden layer (the paper's sizes) ...
     label_units: int = 1000  # ... y's hidden layer ...
+    # Negative slope of y's hidden layer (0: ReLU, the paper's). Fed one-hot labels, a ReLU unit
+    # is silent for a label once its weight for that label (plus the bias) goes negative, and
+    # then no gradient revives it: every unit of the layer died in the maxout CGAN's runs, and
+    # 992 of 1,000 in the committed dense CGAN (training/NOTES.md). LeakyReLU keeps them alive.
+    label_slope: float = 0.2
     joint_units: int = 1200  # ... and the layer that joins them
     image_units: int = 240  # discriminator: the image's hidden layer ...
     label_units_d: int = 50  # ... the label's ...
@@ -42,6 +47,7 @@ class CGANConfig(StepOptions):
     pieces: int = 5  # "maxout": pieces of the image's and the label's maxout units
     joint_pieces: int = 4  # "maxout": pieces of the joint maxout units
     dropout: float = 0.5  # discriminator: share of each hidden layer's outputs dropped
+    input_dropout: float = 0.0  # discriminator: share of the input pixels dropped (the 2014 GAN's 0.2)
     learning_rate: float = 2e-4  # Adam, both networks (the DCGAN setting)
     generator_learning_rate: float | None = None  # the generator's own rate; None: learning_rate
     beta_1: float = 0.5
@@ -62,11 +68,6 @@ class CGANConfig(StepOptions):
 @dataclass
 class CGANMaxoutConfig(CGANConfig):
     discriminator: str = "maxout"  # the paper's discriminator (registered as cgan_maxout)
-    # The maxout discriminator (1.22 M parameters) wins outright within 6 epochs at the dense
-    # CGAN's rates (2e-4 for both); at a quarter of that rate, with the generator ten times
-    # faster, the game stays balanced (screens in training/NOTES.md).
-    learning_rate: float = 5e-5
-    generator_learning_rate: float | None = 5e-4
 
 
 def build_generator(config: CGANConfig) -> keras.Model:
@@ -75,7 +76,11 @@ def build_generator(config: CGANConfig) -> keras.Model:
     latent = keras.Input((config.latent_dim,), name="latent")
     noise, label = latent[:, : config.noise_dim], latent[:, config.noise_dim :]
     noise = layers.Dense(config.noise_units, activation="relu", kernel_initializer=init(config.seed))(noise)
-    label = layers.Dense(config.label_units, activation="relu", kernel_initializer=init(config.seed + 1))(label)
+    if config.label_slope:
+        label = layers.Dense(config.label_units, kernel_initializer=init(config.seed + 1))(label)
+        label = layers.LeakyReLU(config.label_slope)(label)
+    else:  # ReLU inside the layer, as the committed dense CGAN was built
+        label = layers.Dense(config.label_units, activation="relu", kernel_initializer=init(config.seed + 1))(label)
     x = layers.Concatenate()([noise, label])  # [batch, noise_units + label_units]
     x = layers.Dense(config.joint_units, activation="relu", kernel_initializer=init(config.seed + 2))(x)
     x = layers.Dense(28 * 28, activation="tanh", kernel_initializer=init(config.seed + 3))(x)
@@ -92,12 +97,15 @@ def build_discriminator(config: CGANConfig) -> keras.Model:
             return lambda x: Maxout(units, pieces, seed=config.seed + offset)(x)
         return lambda x: layers.LeakyReLU(0.2)(layers.Dense(units, kernel_initializer=init(config.seed + offset))(x))
 
-    def dropped(x, offset):
-        return layers.Dropout(config.dropout, seed=config.seed + offset)(x)
+    def dropped(x, offset, rate=config.dropout):
+        return layers.Dropout(rate, seed=config.seed + offset)(x)
 
     image = keras.Input((28, 28, 1), name="image")
     label = keras.Input((config.categories,), name="label")
-    x = dropped(hidden(config.image_units, config.pieces, 4)(layers.Flatten()(image)), 10)
+    pixels = layers.Flatten()(image)
+    if config.input_dropout:  # no layer at 0, so that the committed models' graphs stay as they are
+        pixels = dropped(pixels, 13, config.input_dropout)
+    x = dropped(hidden(config.image_units, config.pieces, 4)(pixels), 10)
     y = dropped(hidden(config.label_units_d, config.pieces, 5)(label), 11)
     joint = layers.Concatenate()([x, y])
     joint = dropped(hidden(config.joint_units_d, config.joint_pieces, 6)(joint), 12)
@@ -127,3 +135,15 @@ def sample_latent(config, count: int, seed: int, labels=None) -> np.ndarray:
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= config.categories:
         raise ValueError(f"labels must be integers in 0..{config.categories - 1}, got {np.unique(labels)}")
     return np.concatenate([noise, np.eye(config.categories, dtype=np.float32)[labels]], axis=1)
+
+
+def label_units_alive(generator: keras.Model, categories: int = 10) -> float:
+    """The share of the generator's label-layer units (y's hidden layer) whose pre-activation is
+    positive for at least one label. A ReLU unit below zero for every label passes nothing and
+    gets no gradient: dead for good (see ``CGANConfig.label_slope``)."""
+    layers_of_label = [layer for layer in generator.layers if isinstance(layer, layers.Dense)
+                       and layer.kernel.shape[0] == categories]
+    if len(layers_of_label) != 1:
+        raise ValueError(f"expected one dense layer fed by the {categories} label values, found {len(layers_of_label)}")
+    kernel, bias = (np.asarray(w) for w in layers_of_label[0].weights)
+    return float(((kernel + bias) > 0).any(axis=0).mean())  # kernel row y + bias: the pre-activation for label y
