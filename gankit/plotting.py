@@ -286,11 +286,14 @@ def plot_label_confusion(matrices: dict, title: str | None = None):
     :func:`gankit.evaluation.label_confusion` (row: the digit asked for; column: the digit the
     classifier reads): the diagonal is each label's accuracy, anything off it a digit drawn
     as another. Off-diagonal shares of 2 % or more are written in their cells."""
-    figure, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices), 3.8), squeeze=False)
-    for axis, (name, matrix) in zip(axes[0], matrices.items()):
-        matrix = np.asarray(matrix)
+    matrices = {name: np.asarray(matrix) for name, matrix in matrices.items()}
+    if not matrices:
+        raise ValueError("no confusion matrix to plot")
+    for name, matrix in matrices.items():  # checked before a figure is opened
         if matrix.shape != (10, 10):
             raise ValueError(f"{name}: a confusion matrix must be [10, 10], got {matrix.shape}")
+    figure, axes = plt.subplots(1, len(matrices), figsize=(3.6 * len(matrices), 3.8), squeeze=False)
+    for axis, (name, matrix) in zip(axes[0], matrices.items()):
         axis.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
         for asked, read in zip(*np.nonzero((matrix >= 0.02) & ~np.eye(10, dtype=bool))):
             axis.text(read, asked, f"{matrix[asked, read]:.0%}".replace("%", ""), ha="center", va="center",

@@ -213,6 +213,8 @@ def test_the_confusion_figure_has_one_panel_per_model_and_refuses_other_shapes()
     assert titles == ["a: 91.0% on the diagonal", "b: 100.0% on the diagonal"]
     with pytest.raises(ValueError, match=r"c: a confusion matrix must be \[10, 10\]"):
         plot_label_confusion({"c": np.eye(9)})
+    with pytest.raises(ValueError, match="no confusion matrix to plot"):
+        plot_label_confusion({})
 
 
 def test_input_dropout_adds_a_layer_only_when_set():
