@@ -374,9 +374,7 @@ def label_confusion(generator, evaluator: Evaluator | None = None, per_label: in
     evaluator = evaluator or Evaluator(reference=None)
     labels = np.repeat(np.arange(10), per_label)
     _, probabilities = evaluator.features_and_probabilities(generator.sample(len(labels), seed=seed, label=labels))
-    counts = np.zeros((10, 10))
-    np.add.at(counts, (labels, probabilities.argmax(axis=1)), 1)
-    return counts / per_label
+    return metrics.pair_counts(labels, probabilities.argmax(axis=1), 10) / per_label
 
 
 def evaluate_noise(evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2)) -> Row:

@@ -80,6 +80,16 @@ def class_coverage(probabilities) -> dict:
     }
 
 
+def pair_counts(rows, columns, classes: int) -> np.ndarray:
+    """``[classes, classes]`` integer counts of each ``(rows[i], columns[i])`` pair: a confusion
+    matrix when ``rows`` are the labels asked for and ``columns`` the labels read, a contingency
+    table of InfoGAN's code values against digits."""
+    rows, columns = np.asarray(rows).astype(int), np.asarray(columns).astype(int)
+    counts = np.zeros((classes, classes), int)
+    np.add.at(counts, (rows, columns), 1)
+    return counts
+
+
 def _check_probabilities(probabilities):
     probabilities = np.asarray(probabilities, np.float64)
     if probabilities.ndim != 2 or len(probabilities) == 0:

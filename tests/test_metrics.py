@@ -125,3 +125,9 @@ def test_precision_recall_rejects_radii_of_another_set():
     real, fake = clusters(rng, [[0, 0]], 100), clusters(rng, [[0, 0]], 100)
     with pytest.raises(ValueError, match="one radius per real point"):
         metrics.precision_recall(real, fake, real_radii=np.ones(99, np.float32))
+
+
+def test_pair_counts_counts_each_row_column_pair():
+    counts = metrics.pair_counts([0, 0, 2, 2, 2, 1], [0, 1, 2, 2, 0, 1], classes=3)
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert counts.sum() == 6 and counts.dtype.kind == "i"

@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from gankit import losses
+from gankit import losses, metrics
 from gankit.gan import GAN, StepOptions
 from gankit.models import dcgan
 
@@ -227,8 +227,7 @@ def match_codes(codes, digits, categories: int = 10):
     codes, digits = np.asarray(codes).astype(int), np.asarray(digits).astype(int)
     if codes.shape != digits.shape or codes.ndim != 1 or codes.size == 0:
         raise ValueError(f"codes and digits must be two equal non-empty [N] arrays, got {codes.shape}, {digits.shape}")
-    counts = np.zeros((categories, categories), int)
-    np.add.at(counts, (codes, digits), 1)
+    counts = metrics.pair_counts(codes, digits, categories)
     rows, columns = linear_sum_assignment(counts, maximize=True)
     digit_of_code = np.empty(categories, int)
     digit_of_code[rows] = columns
