@@ -82,6 +82,11 @@ def main(argv=None) -> int:
     train.add_argument("--continue-from", metavar="DIR",
                        help="start a new run (--out) from DIR's last checkpoint and history; --set may "
                             "change how it trains (rates, batch size, EMA decay), not the networks")
+    train.add_argument("--distribute", choices=("mirrored", "multiworker"), default=None,
+                       help="train under a tf.distribute strategy: mirrored (all local GPUs, or --replicas "
+                            "logical CPU devices) or multiworker (the cluster in TF_CONFIG)")
+    train.add_argument("--replicas", type=int, default=None,
+                       help="mirrored: the number of GPUs to use, or of logical CPU devices without GPUs")
 
     sample = add_command("sample", help="draw digits from a trained model")
     sample.add_argument("model", help="a model name in saved_models/ (e.g. dcgan) or a directory")
@@ -134,6 +139,9 @@ def main(argv=None) -> int:
                        help="override a config field, e.g. --set batch_size=128 (repeatable)")
     bench.add_argument("--compare-bare", action="store_true",
                        help="also time a bare tf.function loop, interleaved, and print the kit's ratio to it")
+    bench.add_argument("--replicas", type=int, default=None,
+                       help="time fit() on one device, mirrored on 1 and mirrored on N devices (GPUs, or "
+                            "logical CPU devices), taking turns")
 
     args = parser.parse_args(argv)
     try:
@@ -156,6 +164,13 @@ def _train(args) -> int:
     from gankit.models import get_architecture
     from gankit.training import train
 
+    strategy = None
+    if args.distribute:  # first: logical CPU devices exist only if made before TensorFlow starts
+        from gankit.replicas import make_strategy
+
+        strategy = make_strategy(args.distribute, args.replicas)
+    elif args.replicas is not None:
+        raise ValueError("--replicas needs --distribute mirrored")
     spec = get_architecture(args.architecture)
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("seed", args.seed)) if v is not None}
     overrides.update(_parse_settings(args.set))
@@ -177,7 +192,7 @@ def _train(args) -> int:
     train(
         args.architecture, args.out, images, args.epochs, config=config, tensorboard=args.tensorboard,
         evaluator=evaluator, evaluate_every=max(args.fd_every, 1), continue_from=args.continue_from,
-        labels=labels,
+        labels=labels, strategy=strategy,
     )
     print(f"trained in {time.perf_counter() - started:.0f} s; model in {args.out}")
     return 0
@@ -327,6 +342,18 @@ def _benchmark(args) -> int:
     cores = f"{os.cpu_count()} CPU cores"
     if args.compare_bare and (args.jit or args.set):
         raise ValueError("--jit and --set apply to the plain benchmark, not to --compare-bare")
+    if args.replicas is not None:
+        if args.compare_bare or args.jit:
+            raise ValueError("--replicas times fit() alone: not with --compare-bare or --jit")
+        from gankit.models import get_architecture
+
+        config = _config_with(get_architecture(args.architecture), _parse_settings(args.set))
+        rates = benchmark.replica_throughput(args.architecture, args.replicas, steps=args.steps,
+                                             repeats=args.repeats, config=config)
+        for name, runs in rates.items():
+            print(f"{args.architecture}, {name}: {np.median(runs):.0f} images/s (median of {args.repeats} rounds "
+                  f"of {args.steps} steps: {', '.join(f'{rate:.0f}' for rate in runs)}; {cores})")
+        return 0
     if args.compare_bare:
         result = benchmark.compare_with_bare_loop(args.architecture, steps=args.steps, rounds=args.repeats)
         listing = lambda rates: ", ".join(f"{rate:.0f}" for rate in rates)  # noqa: E731

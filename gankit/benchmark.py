@@ -22,6 +22,7 @@ rounds at 70 % speed was found: tf.data's autotuning, now off in :mod:`gankit.da
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -29,17 +30,19 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from gankit import replicas
 from gankit.callbacks import LossHistory, StopOnNonFinite
 from gankit.data import epoch_batches
 from gankit.models import get_architecture
 
 
-def _setup(architecture: str, steps: int, config=None, jit_compile: bool = False):
-    """A built GAN, the images per step, and ``steps`` batches of synthetic digits (with random
-    labels for a conditional model, else None)."""
+def _setup(architecture: str, steps: int, config=None, jit_compile: bool = False, strategy=None):
+    """A built GAN (under ``strategy``'s scope when one is given), the images per step, and
+    ``steps`` batches of synthetic digits (with random labels for a conditional model, else None)."""
     spec = get_architecture(architecture)
     config = config or spec.make_config()
-    gan = spec.build_gan(config, jit_compile=jit_compile)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        gan = spec.build_gan(config, jit_compile=jit_compile)
     per_step = gan.images_per_step(config.batch_size)  # real images per step (all critic batches)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(per_step * steps, 28, 28), dtype=np.uint8)
@@ -115,3 +118,31 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
                 bare_rates.append(bare())
     ratios = [a / b for a, b in zip(kit, bare_rates)]
     return {"kit": kit, "bare": bare_rates, "ratios": ratios, "ratio": float(np.median(ratios))}
+
+
+def replica_throughput(architecture: str, replica_count: int, steps: int = 50, warmup: int = 10, repeats: int = 3,
+                       config=None) -> dict:
+    """Images per second of the same ``fit`` on one device, under ``MirroredStrategy`` over one
+    device, and over ``replica_count`` devices (logical CPU devices here, made by
+    :func:`gankit.replicas.make_strategy`): ``{"one device": [...], "mirrored, 1 replica": [...],
+    "mirrored, N replicas": [...]}``, one rate per round, the three setups taking turns in each
+    round. Call it before TensorFlow has started its devices."""
+    spread = replicas.make_strategy("mirrored", replica_count)
+    devices = spread.extended.worker_devices
+    setups = {"one device": None, "mirrored, 1 replica": tf.distribute.MirroredStrategy(devices[:1]),
+              f"mirrored, {replica_count} replicas": spread}
+    runs = {}
+    for name, strategy in setups.items():
+        gan, per_step, data = _setup(architecture, steps, config, strategy=strategy)
+        batches = _epochs_for(data, per_step, steps, warmup)
+        if strategy is not None:
+            batches = replicas.distribute(strategy, batches, gan.num_discriminator_steps)
+        gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)  # trace, fill the pipeline
+        runs[name] = (gan, batches, per_step)
+    rates = {name: [] for name in setups}
+    with tempfile.TemporaryDirectory() as scratch:
+        for _ in range(repeats):
+            for name, (gan, batches, per_step) in runs.items():
+                callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / f"{len(rates[name])}.json", gan)]
+                rates[name].append(_time_fit(gan, batches, steps, per_step, callbacks))
+    return rates

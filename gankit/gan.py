@@ -10,9 +10,9 @@
 and callbacks (``run_eagerly=True`` in ``compile`` is the switch for debugging).
 
 Nothing here knows which architecture it trains. An architecture supplies its networks and its
-loss pair through the constructor and ``compile``; what differs in its step is composed in, not
-copied: a ``discriminator_penalty`` function (the WGAN-GP gradient penalty) and a
-``discriminator_constraint`` run after every discriminator update (WGAN's weight clipping), or,
+loss pair through :func:`assemble`, the one factory every architecture's ``build_gan`` calls;
+what differs in its step is composed in, not copied: a ``discriminator_penalty`` function (the
+WGAN-GP gradient penalty), Keras constraints on the discriminator's weights (WGAN's clipping), or,
 for structured latent codes (InfoGAN) and conditions (CGAN, AC-GAN), overrides of three small
 hooks: ``sample_latent`` (what the generator is fed), ``discriminate`` (a discriminator with a
 second head, or one that reads the condition too) and ``auxiliary_loss`` (a term that both sides
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from gankit import losses
+from gankit import losses, replicas
 
 
 @dataclass
@@ -75,9 +75,9 @@ class GAN(keras.Model):
         seed: seed of the noise drawn during training, so that runs repeat.
         discriminator_penalty: optional ``f(discriminator, real, fake, seed_generator) -> scalar``
             added to the discriminator loss and logged as ``penalty``
-            (e.g. :func:`gankit.losses.gradient_penalty`).
-        discriminator_constraint: optional ``f(discriminator)`` run after every discriminator
-            update (e.g. :func:`gankit.losses.clip_weights`).
+            (e.g. :func:`gankit.losses.gradient_penalty`). A constraint on the discriminator's
+            weights is a Keras constraint on them (:func:`gankit.losses.clip_weights`), which
+            its optimizer applies after every update.
         options: the :class:`StepOptions` (an architecture passes its config, which inherits
             them): soft labels, instance noise, gradient-norm logging.
     """
@@ -94,7 +94,6 @@ class GAN(keras.Model):
         seed: int = 0,
         name: str = "gan",
         discriminator_penalty=None,
-        discriminator_constraint=None,
         options: StepOptions | None = None,
     ):
         super().__init__(name=name)
@@ -108,7 +107,6 @@ class GAN(keras.Model):
         self.num_discriminator_steps = int(num_discriminator_steps)
         self.ema_decay = ema_decay
         self.penalty_fn = discriminator_penalty
-        self.constraint_fn = discriminator_constraint
         options = options or StepOptions()
         self.real_label, self.fake_label = float(options.real_label), float(options.fake_label)
         if not 0.0 <= self.fake_label < self.real_label <= 1.0:
@@ -125,6 +123,7 @@ class GAN(keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.name = f"ema_{generator.name}"
             self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False  # moved by update_ema, never by an optimizer
         # Epoch means (shown in the progress bar) and the last step's raw values (read by
         # the history callback after every batch).
         self.loss_trackers = {
@@ -134,6 +133,9 @@ class GAN(keras.Model):
             name: keras.Variable(0.0, trainable=False, name=f"last_{name}")
             for name in self.tracked_names()
         }
+        # Its networks are built: nothing for Keras to build by calling the model (which has no
+        # call()), as fit() tries under a distribution strategy.
+        self.built = True
 
     # ----------------------------------------------------------------------------- set-up
     def compile(
@@ -147,9 +149,12 @@ class GAN(keras.Model):
         """Attach the two optimizers and the loss pair (see :mod:`gankit.losses`).
 
         Both optimizers are built here, so their slots exist before a checkpoint is restored.
-        Extra keyword arguments go to ``keras.Model.compile`` (``run_eagerly``, ``jit_compile``).
+        Extra keyword arguments go to ``keras.Model.compile`` (``run_eagerly``, ``jit_compile``);
+        Keras' own ``optimizer`` stays None (the step uses the two above, and no third one is made).
         """
-        super().compile(**kwargs)
+        if "optimizer" in kwargs:
+            raise ValueError("a GAN trains with generator_optimizer and discriminator_optimizer, not optimizer")
+        super().compile(optimizer=None, **kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         self.generator_loss_fn = generator_loss_fn
@@ -187,7 +192,7 @@ class GAN(keras.Model):
     def sample_latent(self, batch_size, labels=None):
         """Draw the generator's input for ``batch_size`` images: z ~ N(0, I). A conditional
         model gets the ``[batch]`` labels the images are to show and puts them in the input."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return self.normal(batch_size, (self.latent_dim,))
 
     def discriminate(self, images, labels=None, training=True):
         """``(scores, auxiliary)``: the discriminator's score per image (given the images'
@@ -225,7 +230,17 @@ class GAN(keras.Model):
         if self.instance_noise_steps:
             done = tf.cast(self.generator_optimizer.iterations, tf.float32) / self.instance_noise_steps
             sigma *= tf.maximum(0.0, 1.0 - done)
-        return images + sigma * keras.random.normal(tf.shape(images), seed=self.seed_generator)
+        return images + sigma * self.normal(tf.shape(images)[0], tf.shape(images)[1:])
+
+    def normal(self, batch_size, shape):
+        """``[batch_size, *shape]`` draws of N(0, 1) from the step's seed state: this replica's
+        rows of the global batch's draw (:func:`gankit.replicas.rows`)."""
+        shape = tf.cast(shape, tf.int32)
+
+        def draw(rows):
+            return keras.random.normal(tf.concat([[rows], shape], axis=0), seed=self.seed_generator)
+
+        return replicas.rows(draw, batch_size)
 
     def split_batch(self, data):
         """``(images, labels)`` of a training batch; labels None for an unconditional model."""
@@ -238,11 +253,6 @@ class GAN(keras.Model):
         if labels is None:
             raise ValueError(f"{self.name} is conditional: it trains on (images, labels) batches, got images alone")
         return images, labels
-
-    def after_discriminator_update(self):
-        """Runs after each discriminator update: the composed constraint, if any."""
-        if self.constraint_fn is not None:
-            self.constraint_fn(self.discriminator)
 
     # ------------------------------------------------------------------------ the step
     def train_step(self, data):
@@ -273,10 +283,10 @@ class GAN(keras.Model):
                 discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
                 penalty = self.discriminator_penalty(real_images, fake_images, real_labels)
                 auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary, real_labels, real_auxiliary)
-                total_loss = discriminator_loss + penalty + auxiliary
+                # Each replica's share of the global batch's loss (the optimizer sums the shares).
+                total_loss = replicas.scale(discriminator_loss + penalty + auxiliary)
             discriminator_gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
             self.discriminator_optimizer.apply(discriminator_gradients, self.discriminator.trainable_variables)
-            self.after_discriminator_update()
 
         # Update the generator (for the last real batch's labels); the discriminator only
         # scores here and is not updated.
@@ -286,7 +296,7 @@ class GAN(keras.Model):
             generated_scores, generated_auxiliary = self.discriminate(generated, real_labels)
             generator_loss = self.generator_loss_fn(generated_scores)
             auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
-            total_loss = generator_loss + auxiliary
+            total_loss = replicas.scale(generator_loss + auxiliary)
         generator_gradients = tape.gradient(total_loss, self.generator.trainable_variables)
         self.generator_optimizer.apply(generator_gradients, self.generator.trainable_variables)
 
@@ -299,11 +309,13 @@ class GAN(keras.Model):
         )
         if self.penalty_fn is not None:
             values["penalty"] = penalty
-        if self.log_gradient_norms:  # the last discriminator update's and the generator update's
-            values["discriminator_gradient_norm"] = tf.linalg.global_norm(discriminator_gradients)
-            values["generator_gradient_norm"] = tf.linalg.global_norm(generator_gradients)
         values.update(auxiliary_logs)  # the generator pass's values of the auxiliary term
-        return self.record(**values)
+        values = dict(zip(values, replicas.mean([tf.cast(value, "float32") for value in values.values()])))
+        if self.log_gradient_norms:  # the last discriminator update's and the generator update's, summed
+            #                          over the replicas as the optimizers apply them
+            values["discriminator_gradient_norm"] = tf.linalg.global_norm(replicas.total(discriminator_gradients))
+            values["generator_gradient_norm"] = tf.linalg.global_norm(replicas.total(generator_gradients))
+        return replicas.fit_logs(self.record(**values))
 
     def update_ema(self):
         """w_ema <- decay * w_ema + (1 - decay) * w, for every generator weight (batch-norm
@@ -358,8 +370,65 @@ class ConditionalGAN(GAN):
         self.categories = int(categories)
 
     def sample_latent(self, batch_size, labels=None):
-        noise = keras.random.normal((batch_size, self.latent_dim - self.categories), seed=self.seed_generator)
+        noise = self.normal(batch_size, (self.latent_dim - self.categories,))
         return tf.concat([noise, tf.one_hot(labels, self.categories)], axis=-1)
 
     def discriminate(self, images, labels=None, training=True):
         return self.discriminator([images, tf.one_hot(labels, self.categories)], training=training), None
+
+
+def adam_pair(config, beta_2: float = 0.999):
+    """Adam for the generator and for the discriminator with a config's settings: the generator
+    at ``generator_learning_rate`` when the config sets one, else at ``learning_rate``; the
+    discriminator at ``learning_rate``; ``beta_1`` (and ``beta_2``, the config's if it has one)
+    for both."""
+    beta_2 = getattr(config, "beta_2", beta_2)
+    generator_rate = getattr(config, "generator_learning_rate", None) or config.learning_rate
+    return (keras.optimizers.Adam(generator_rate, beta_1=config.beta_1, beta_2=beta_2),
+            keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=beta_2))
+
+
+def assemble(
+    config,
+    generator: keras.Model,
+    discriminator: keras.Model,
+    generator_loss_fn,
+    discriminator_loss_fn,
+    name: str,
+    optimizers=None,
+    gan_class: type = GAN,
+    num_discriminator_steps: int = 1,
+    discriminator_penalty=None,
+    model_kwargs: dict | None = None,
+    **compile_kwargs,
+) -> GAN:
+    """The one way to build a GAN: every architecture's ``build_gan`` calls this.
+
+    ``gan_class`` (:class:`GAN`, or a subclass with its own hooks) is made from the two networks
+    and what ``config`` says of the step (``latent_dim``, ``ema_decay``, ``seed`` and the
+    :class:`StepOptions`), with the keyword arguments it takes beyond the base class's as
+    ``model_kwargs``, and compiled with the loss pair and ``optimizers``, a
+    ``(generator, discriminator)`` pair (default: :func:`adam_pair`). Extra keyword arguments go
+    to ``compile`` (``run_eagerly``, ``jit_compile``).
+    """
+    gan = gan_class(
+        generator,
+        discriminator,
+        latent_dim=config.latent_dim,
+        num_discriminator_steps=num_discriminator_steps,
+        ema_decay=config.ema_decay,
+        seed=config.seed,
+        name=name,
+        discriminator_penalty=discriminator_penalty,
+        options=config,
+        **(model_kwargs or {}),
+    )
+    generator_optimizer, discriminator_optimizer = optimizers or adam_pair(config)
+    gan.compile(
+        generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer,
+        generator_loss_fn=generator_loss_fn,
+        discriminator_loss_fn=discriminator_loss_fn,
+        **compile_kwargs,
+    )
+    return gan

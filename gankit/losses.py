@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from gankit import replicas
+
 
 def _as_logits(name: str, value) -> tf.Tensor:
     value = tf.convert_to_tensor(value, dtype=tf.float32)
@@ -196,7 +198,9 @@ def gradient_penalty(critic, real_images, fake_images, seed=None, weight=10.0, e
     fake_images = tf.convert_to_tensor(fake_images, tf.float32)
     if real_images.shape.rank != 4:
         raise ValueError(f"images must be [batch, height, width, channels], got {real_images.shape}")
-    mix = keras.random.uniform(tf.stack([tf.shape(real_images)[0], 1, 1, 1]), seed=seed)
+    # Under a distribution strategy each replica keeps its rows of the global batch's draw.
+    mix = replicas.rows(lambda rows: keras.random.uniform(tf.stack([rows, 1, 1, 1]), seed=seed),
+                        tf.shape(real_images)[0])
     between = real_images + mix * (fake_images - real_images)
     with tf.GradientTape() as tape:
         tape.watch(between)
@@ -231,10 +235,26 @@ def r1_penalty(discriminator, real_images, fake_images=None, seed=None, weight=1
     return 0.5 * weight * tf.reduce_mean(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]))
 
 
+class ClipWeights(keras.constraints.Constraint):
+    """WGAN's crude Lipschitz constraint as a Keras constraint: a weight clipped to
+    ``[-limit, limit]``. Keras' optimizers apply a variable's constraint after every update."""
+
+    def __init__(self, limit=0.01):
+        self.limit = float(limit)
+
+    def __call__(self, weight):
+        return tf.clip_by_value(weight, -self.limit, self.limit)
+
+    def get_config(self):
+        return {"limit": self.limit}
+
+
 def clip_weights(model, limit=0.01):
-    """WGAN's crude Lipschitz constraint: every trainable weight clipped to ``[-limit, limit]``."""
+    """Put :class:`ClipWeights` on every trainable weight of ``model`` (the critic): from then on
+    its optimizer clips them after each update. Returns the model."""
     for variable in model.trainable_variables:
-        variable.assign(tf.clip_by_value(variable, -limit, limit))
+        variable.constraint = ClipWeights(limit)
+    return model
 
 
 # ------------------------------------------------------------------ InfoGAN's information term

@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import tensorflow as tf
 
-from gankit import checkpoints
+from gankit import checkpoints, replicas
 from gankit.callbacks import (
     GRID_FOLDER,
     HISTORY_FILE,
@@ -50,6 +50,7 @@ def train(
     evaluate_count: int = 2000,
     continue_from=None,
     labels=None,
+    strategy=None,
 ):
     """Train ``architecture`` on ``images`` for ``epochs`` epochs in total, into ``directory``.
 
@@ -84,22 +85,28 @@ def train(
             late in training (a lower rate, larger batches).
         labels: the ``[N]`` digits of ``images``; a conditional architecture (CGAN, AC-GAN)
             needs them, an unconditional one does not use them.
+        strategy: a ``tf.distribute.Strategy`` to train under (:func:`gankit.replicas.make_strategy`);
+            the same ``fit``, each global batch dealt out to the replicas
+            (:func:`gankit.replicas.distribute`), and the same files as on one device. In a
+            multi-worker cluster the chief writes ``directory``, every other worker its own
+            copy under ``directory/workers/K``. Default: TensorFlow's current (one device).
 
     Returns:
         The trained :class:`gankit.gan.GAN`.
     """
     spec = get_architecture(architecture)
-    directory = Path(directory)
+    strategy = strategy or tf.distribute.get_strategy()
+    directory = replicas.worker_directory(directory, strategy)
     if spec.conditional and labels is None:
         raise ValueError(f"{architecture} is conditional: pass the digits' labels (labels=...) with the images")
     if continue_from is not None and not checkpoints.has_checkpoint(directory):
         origin = _continuation_origin(spec, Path(continue_from), config)
         config = config if config is not None else origin["config"]
         checkpoints.write_config(directory, spec.name, config, origin)  # then settled like any stored one
-    config = _settle_config(spec, directory, config)
-    gan = spec.build_gan(config)
-
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    config = _settle_config(spec, directory, config, strategy.num_replicas_in_sync)
+    with strategy.scope():  # the variables are made where the strategy keeps them
+        gan = spec.build_gan(config)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = checkpoints.make_checkpoint(gan, epoch)
     manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
     if checkpoints.has_checkpoint(directory):  # resume; a damaged checkpoint is an error, not a fresh start
@@ -118,6 +125,8 @@ def train(
     per_step = gan.images_per_step(config.batch_size)
     dataset = epoch_batches(images, per_step, config.seed, start_epoch, epochs,
                             labels=labels if spec.conditional else None)
+    if tf.distribute.has_strategy() or strategy is not tf.distribute.get_strategy():
+        dataset = replicas.distribute(strategy, dataset, gan.num_discriminator_steps)
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
     side_effects = [StopOnNonFinite(gan, start_step, epoch)]
     if evaluator is not None:  # before the history, so that the history sees its value
@@ -172,7 +181,7 @@ def _start_from(gan, checkpoint, source: Path, directory: Path) -> None:
         shutil.copytree(source / GRID_FOLDER, directory / GRID_FOLDER, dirs_exist_ok=True)
 
 
-def _settle_config(spec, directory: Path, config):
+def _settle_config(spec, directory: Path, config, replica_count: int = 1):
     if (directory / checkpoints.CONFIG_FILE).is_file():
         stored_name, stored = checkpoints.read_config(directory)
         if stored_name != spec.name:
@@ -184,8 +193,10 @@ def _settle_config(spec, directory: Path, config):
                 f"{directory} was trained with a different config ({stored}); "
                 "resume with the same config or use a new directory"
             )
+        replicas.check_split(stored.batch_size, replica_count)
         return stored
     config = config if config is not None else spec.make_config()
+    replicas.check_split(config.batch_size, replica_count)  # before a config is written for a run that cannot start
     checkpoints.write_config(directory, spec.name, config)
     return config
 

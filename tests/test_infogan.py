@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gankit import checkpoints, losses, training
+from gankit import analysis, checkpoints, losses, training
 from gankit.models import get_architecture, infogan
 
 
@@ -110,25 +110,25 @@ def test_match_codes_finds_the_one_to_one_assignment():
     codes = (digits - 3) % 10
     digits_seen = digits.copy()
     digits_seen[[0, 7]] = [9, 2]
-    digit_of_code, accuracy = infogan.match_codes(codes, digits_seen)
+    digit_of_code, accuracy = analysis.match_codes(codes, digits_seen)
     np.testing.assert_array_equal(digit_of_code, (np.arange(10) + 3) % 10)
     assert accuracy == pytest.approx(48 / 50)
     with pytest.raises(ValueError, match="equal"):
-        infogan.match_codes([1, 2], [1])
+        analysis.match_codes([1, 2], [1])
 
 
 def test_q_is_restored_from_the_checkpoint(tiny_infogan, tiny_images, tmp_path):
     gan = training.train("infogan", tmp_path / "run", tiny_images, epochs=1, config=tiny_infogan, verbose=0)
-    q_network = infogan.load_q(tmp_path / "run")
+    q_network = analysis.load_q(tmp_path / "run")
     np.testing.assert_array_equal(q_network.get_layer("q_logits").kernel.numpy(),
                                   gan.discriminator.get_layer("q_logits").kernel.numpy())
-    codes = infogan.q_codes(q_network, tiny_infogan, tiny_images[:7], batch_size=3)
+    codes = analysis.q_codes(q_network, tiny_infogan, tiny_images[:7], batch_size=3)
     assert codes.shape == (7,) and codes.min() >= 0 and codes.max() < 10
     training.train("dcgan", tmp_path / "other", tiny_images, epochs=1, verbose=0,
                    config=get_architecture("dcgan").make_config({"latent_dim": 8, "filters": 4,
                                                                  "discriminator_filters": 4, "batch_size": 16}))
     with pytest.raises(checkpoints.CheckpointError, match="not infogan"):
-        infogan.load_q(tmp_path / "other")
+        analysis.load_q(tmp_path / "other")
 
 
 def test_the_paper_networks_and_a_fixed_stddev(tiny_infogan):
@@ -146,7 +146,7 @@ def test_the_paper_networks_and_a_fixed_stddev(tiny_infogan):
     assert sum("Conv2DTranspose" in type(layer).__name__ for layer in generator.layers) == 2  # no 3x3 at 7x7
     # the squared-error continuous term: NLL under N(mean, 1)
     latent = infogan.sample_latent(config, 5, seed=0)
-    gan = infogan.InfoGAN(config)
+    gan = infogan.build_gan(config)
     loss, logs = gan.auxiliary_loss(latent, q)
     continuous = latent[:, -2:]
     expected = np.mean(np.sum(0.5 * np.log(2 * np.pi) + 0.5 * (continuous - mean.numpy()) ** 2, axis=1))
@@ -174,7 +174,7 @@ class _BrightnessReader:
 
 
 def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(tiny_infogan):
-    digit_of_code, accuracy = infogan.generated_code_accuracy(
+    digit_of_code, accuracy = analysis.generated_code_accuracy(
         _CodeAsImage(tiny_infogan), _BrightnessReader(), per_code=7)
     assert accuracy == 1.0
     np.testing.assert_array_equal(digit_of_code, (np.arange(10) + 3) % 10)
@@ -182,9 +182,9 @@ def test_generated_code_accuracy_matches_codes_to_the_digits_they_draw(tiny_info
 
 def test_real_code_accuracy_is_q_codes_matched_to_labels(tiny_infogan, tiny_images, tmp_path):
     training.train("infogan", tmp_path / "run", tiny_images, epochs=1, config=tiny_infogan, verbose=0)
-    q_network = infogan.load_q(tmp_path / "run")
+    q_network = analysis.load_q(tmp_path / "run")
     labels = np.arange(len(tiny_images)) % 10
-    expected = infogan.match_codes(infogan.q_codes(q_network, tiny_infogan, tiny_images), labels)
-    digit_of_code, accuracy = infogan.real_code_accuracy(q_network, tiny_infogan, tiny_images, labels)
+    expected = analysis.match_codes(analysis.q_codes(q_network, tiny_infogan, tiny_images), labels)
+    digit_of_code, accuracy = analysis.real_code_accuracy(q_network, tiny_infogan, tiny_images, labels)
     np.testing.assert_array_equal(digit_of_code, expected[0])
     assert accuracy == expected[1] and 0.0 <= accuracy <= 1.0

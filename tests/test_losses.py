@@ -125,11 +125,16 @@ def test_gradient_penalty_rejects_flat_images():
         losses.gradient_penalty(_linear_critic(0.1), np.zeros((3, 4)), np.zeros((3, 4)))
 
 
-def test_clip_weights_bounds_every_trainable_weight():
+def test_clip_weights_bounds_every_trainable_weight_after_an_update():
     critic = _linear_critic(0.5)
-    critic.layers[-1].kernel.assign(np.array([[0.5], [-0.5], [0.004], [-0.02]], np.float32))
-    losses.clip_weights(critic, limit=0.01)
-    np.testing.assert_allclose(critic.layers[-1].kernel.numpy().ravel(), [0.01, -0.01, 0.004, -0.01])
+    kernel = critic.layers[-1].kernel
+    kernel.assign(np.array([[0.5], [-0.5], [0.004], [-0.02]], np.float32))
+    assert losses.clip_weights(critic, limit=0.01) is critic
+    assert all(isinstance(v.constraint, losses.ClipWeights) for v in critic.trainable_variables)
+    optimizer = keras.optimizers.SGD(1.0)  # the optimizer applies the constraint after its update
+    optimizer.apply([np.full((4, 1), 0.001, np.float32)], [kernel])
+    np.testing.assert_allclose(kernel.numpy().ravel(), [0.01, -0.01, 0.003, -0.01], atol=1e-7)
+    assert losses.ClipWeights(0.2).get_config() == {"limit": 0.2}
 
 
 def test_hinge_pair_golden_values():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gankit import checkpoints, losses, training
+from gankit import analysis, checkpoints, losses, training
 from gankit.models import stylegan
 
 
@@ -165,12 +165,12 @@ def test_style_mixing_grid_puts_sources_on_the_edges(tiny_stylegan):
     generator = stylegan.build_generator(tiny_stylegan)
     rng = np.random.default_rng(0)
     row_z, column_z = rng.standard_normal((2, 8)).astype(np.float32), rng.standard_normal((3, 8)).astype(np.float32)
-    grid = stylegan.style_mixing_grid(generator, row_z, column_z, crossover=1)
+    grid = analysis.style_mixing_grid(generator, row_z, column_z, crossover=1)
     assert grid.shape == (3 * 4, 28, 28, 1)
     assert np.all(grid[0] == -1.0)  # the blank corner
     np.testing.assert_allclose(grid[1:4], generator.synthesize(generator.map(column_z), noise_seed=0, shared_noise=True), atol=1e-6)
     # crossover 3: every block from the row source, so each row repeats its source.
-    everything_from_rows = stylegan.style_mixing_grid(generator, row_z, column_z, crossover=3)
+    everything_from_rows = analysis.style_mixing_grid(generator, row_z, column_z, crossover=3)
     np.testing.assert_allclose(everything_from_rows[5:8], np.repeat(everything_from_rows[4:5], 3, 0), atol=1e-5)
 
 
@@ -178,12 +178,12 @@ def test_interpolation_paths_share_their_end_points(tiny_stylegan):
     generator = stylegan.build_generator(tiny_stylegan)
     rng = np.random.default_rng(0)
     start, end = rng.standard_normal(8).astype(np.float32), rng.standard_normal(8).astype(np.float32)
-    in_z = stylegan.interpolation(generator, start, end, 5, "z")
-    in_w = stylegan.interpolation(generator, start, end, 5, "w")
+    in_z = analysis.interpolation(generator, start, end, 5, "z")
+    in_w = analysis.interpolation(generator, start, end, 5, "w")
     assert in_z.shape == in_w.shape == (5, 28, 28, 1)
     np.testing.assert_allclose(in_z[[0, -1]], in_w[[0, -1]], atol=1e-5)
     with pytest.raises(ValueError, match="space"):
-        stylegan.interpolation(generator, start, end, 5, "x")
+        analysis.interpolation(generator, start, end, 5, "x")
 
 
 def test_discriminator_is_dcgans_without_batch_norm_and_he_initialised():

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from gankit import checkpoints, data
+from gankit import analysis, checkpoints, data
 from gankit.evaluation import Evaluator
-from gankit.models import infogan
 
 
 def main() -> None:
@@ -27,8 +26,8 @@ def main() -> None:
     test_images, test_labels = data.load_mnist("test")
     for directory in args.directories:
         model = checkpoints.load_generator(directory, architecture="infogan", use_ema=not args.no_ema)
-        _, generated = infogan.generated_code_accuracy(model, evaluator)
-        digit_of_code, real = infogan.real_code_accuracy(infogan.load_q(directory), model.config,
+        _, generated = analysis.generated_code_accuracy(model, evaluator)
+        digit_of_code, real = analysis.real_code_accuracy(analysis.load_q(directory), model.config,
                                                          test_images, test_labels)
         print(f"{directory}: epoch {model.epochs}, generated {generated:.1%}, real test digits {real:.1%}, "
               f"code -> digit {digit_of_code.tolist()}")

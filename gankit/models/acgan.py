@@ -23,7 +23,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from gankit.gan import ConditionalGAN, StepOptions
+from gankit import losses
+from gankit.gan import ConditionalGAN, StepOptions, assemble
 from gankit.models import dcgan
 from gankit.models.cgan import sample_latent  # noqa: F401  (the registry's entry point)
 
@@ -90,7 +91,7 @@ class ACGAN(ConditionalGAN):
 def build_gan(config: ACGANConfig | None = None, **compile_kwargs) -> ACGAN:
     """The compiled AC-GAN: DCGAN's networks, rates and loss pair, the class head and loss."""
     config = config or ACGANConfig()
-    return dcgan.build_gan(config, name="acgan", generator=build_generator(config),
-                           discriminator=build_discriminator(config), gan_class=ACGAN,
-                           model_kwargs=dict(categories=config.categories, class_weight=config.class_weight),
-                           **compile_kwargs)
+    return assemble(config, build_generator(config), build_discriminator(config),
+                    losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, name="acgan",
+                    gan_class=ACGAN, model_kwargs=dict(categories=config.categories, class_weight=config.class_weight),
+                    **compile_kwargs)

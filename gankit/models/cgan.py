@@ -21,7 +21,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from gankit.gan import ConditionalGAN, StepOptions
+from gankit import losses
+from gankit.gan import ConditionalGAN, StepOptions, assemble
 from gankit.models import dcgan
 from gankit.models.mlp_gan import Maxout
 
@@ -116,9 +117,10 @@ def build_discriminator(config: CGANConfig) -> keras.Model:
 def build_gan(config: CGANConfig | None = None, **compile_kwargs) -> ConditionalGAN:
     """The compiled CGAN: the networks above, Adam, the non-saturating loss pair."""
     config = config or CGANConfig()
-    return dcgan.build_gan(config, name=f"cgan_{config.discriminator}", generator=build_generator(config),
-                           discriminator=build_discriminator(config), gan_class=ConditionalGAN,
-                           model_kwargs=dict(categories=config.categories), **compile_kwargs)
+    return assemble(config, build_generator(config), build_discriminator(config),
+                    losses.non_saturating_generator_loss, losses.minimax_discriminator_loss,
+                    name=f"cgan_{config.discriminator}", gan_class=ConditionalGAN,
+                    model_kwargs=dict(categories=config.categories), **compile_kwargs)
 
 
 def sample_latent(config, count: int, seed: int, labels=None) -> np.ndarray:

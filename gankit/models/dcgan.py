@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from gankit import losses
-from gankit.gan import GAN, StepOptions
+from gankit import losses, replicas
+from gankit.gan import GAN, StepOptions, assemble
 from gankit.models.spectral_norm import SpectralNormalization
 
 
@@ -79,23 +79,23 @@ def build_generator(config: DCGANConfig, hidden_units: int = 0, refine_7x7: bool
     x = latent
     if hidden_units:
         x = layers.Dense(hidden_units, use_bias=False, kernel_initializer=normal_init(config.seed + 11))(x)
-        x = layers.BatchNormalization()(x)
+        x = replicas.batch_normalization()(x)
         x = layers.ReLU()(x)
     x = layers.Dense(7 * 7 * width, use_bias=False, kernel_initializer=normal_init(config.seed))(x)
-    x = layers.BatchNormalization()(x)
+    x = replicas.batch_normalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((7, 7, width))(x)  # [batch, 7, 7, 4f]
     if refine_7x7:
         x = layers.Conv2DTranspose(
             width, 3, strides=1, padding="same", use_bias=False, kernel_initializer=normal_init(config.seed + 6),
         )(x)  # [batch, 7, 7, 4f]: one more layer of spatial structure before upsampling
-        x = layers.BatchNormalization()(x)
+        x = replicas.batch_normalization()(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         2 * config.filters, config.kernel_size, strides=2, padding="same", use_bias=False,
         kernel_initializer=normal_init(config.seed + 1),
     )(x)  # [batch, 14, 14, 2f]
-    x = layers.BatchNormalization()(x)
+    x = replicas.batch_normalization()(x)
     x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         1, config.kernel_size, strides=2, padding="same", kernel_initializer=normal_init(config.seed + 2),
@@ -142,7 +142,7 @@ def build_discriminator(config: DCGANConfig, batch_norm: bool | None = None, nam
         kernel_initializer=init(config.seed + 4),
     ), 1)(x)  # [batch, 7, 7, 2d]
     if batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = replicas.batch_normalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Flatten()(x)
     if hidden_units:
@@ -160,52 +160,32 @@ def build_gan(
     generator: keras.Model | None = None,
     discriminator: keras.Model | None = None,
     discriminator_penalty=None,
-    make_optimizer=None,
-    gan_class=GAN,
-    model_kwargs: dict | None = None,
-    **compile_kwargs,
+    **kwargs,
 ) -> GAN:
-    """The compiled DCGAN: its two networks, Adam (beta_1 0.5) for each, the non-saturating loss.
+    """The compiled DCGAN (through :func:`gankit.gan.assemble`): its two networks, Adam
+    (beta_1 0.5) for each, the config's loss pair (non-saturating by default) and, with
+    ``r1_weight``, the R1 penalty.
 
-    Another loss pair on the same networks (LSGAN's) is passed as ``generator_loss_fn`` and
-    ``discriminator_loss_fn``; other networks trained the same way (StyleGAN's) as
-    ``generator`` and ``discriminator``, with an optional ``discriminator_penalty`` and
-    ``make_optimizer`` (called once per network; default: Adam with the config's settings,
-    the generator at ``generator_learning_rate`` when one is set). Conditional models pass
-    their ``gan_class`` (:class:`gankit.gan.ConditionalGAN` or a subclass) and the keyword
-    arguments it takes beyond the base class's as ``model_kwargs`` (``categories``).
+    What is given replaces DCGAN's part: another loss pair on the same networks
+    (``generator_loss_fn``, ``discriminator_loss_fn``), other networks (``generator``,
+    ``discriminator``), a ``discriminator_penalty``; further keyword arguments go to
+    :func:`gankit.gan.assemble` (``gan_class``, ``optimizers``, ``compile`` options).
     """
     config = config or DCGANConfig()
     if generator_loss_fn is None or discriminator_loss_fn is None:  # the config's pair fills what is not given
-        loss = getattr(config, "loss", "non_saturating")  # StyleGAN's config has no choice of loss
-        if loss not in LOSS_PAIRS:
-            raise ValueError(f"loss must be one of {sorted(LOSS_PAIRS)}, got {loss!r}")
-        generator_loss_fn = generator_loss_fn or LOSS_PAIRS[loss][0]
-        discriminator_loss_fn = discriminator_loss_fn or LOSS_PAIRS[loss][1]
-    if discriminator_penalty is None and getattr(config, "r1_weight", 0.0):
+        if config.loss not in LOSS_PAIRS:
+            raise ValueError(f"loss must be one of {sorted(LOSS_PAIRS)}, got {config.loss!r}")
+        generator_loss_fn = generator_loss_fn or LOSS_PAIRS[config.loss][0]
+        discriminator_loss_fn = discriminator_loss_fn or LOSS_PAIRS[config.loss][1]
+    if discriminator_penalty is None and config.r1_weight:
         discriminator_penalty = functools.partial(losses.r1_penalty, weight=config.r1_weight)
-    gan = gan_class(
+    return assemble(
+        config,
         generator if generator is not None else build_generator(config),
         discriminator if discriminator is not None else build_discriminator(config),
-        latent_dim=config.latent_dim,
-        ema_decay=config.ema_decay,
-        seed=config.seed,
+        generator_loss_fn,
+        discriminator_loss_fn,
         name=name,
         discriminator_penalty=discriminator_penalty,
-        options=config,
-        **(model_kwargs or {}),
+        **kwargs,
     )
-    if make_optimizer is None:
-        adam = lambda rate: keras.optimizers.Adam(rate, beta_1=config.beta_1)  # noqa: E731
-        generator_optimizer = adam(config.generator_learning_rate or config.learning_rate)
-        discriminator_optimizer = adam(config.learning_rate)
-    else:
-        generator_optimizer, discriminator_optimizer = make_optimizer(), make_optimizer()
-    gan.compile(
-        generator_optimizer=generator_optimizer,
-        discriminator_optimizer=discriminator_optimizer,
-        generator_loss_fn=generator_loss_fn,
-        discriminator_loss_fn=discriminator_loss_fn,
-        **compile_kwargs,
-    )
-    return gan

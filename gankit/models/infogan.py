@@ -37,8 +37,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from gankit import losses, metrics
-from gankit.gan import GAN, StepOptions
+from gankit import losses, replicas
+from gankit.gan import GAN, StepOptions, assemble
 from gankit.models import dcgan
 
 
@@ -141,7 +141,7 @@ def build_discriminator(config: InfoGANConfig) -> keras.Model:
     image = body.input
     init = keras.initializers.RandomNormal(stddev=0.02, seed=config.seed + 7)
     x = layers.Dense(config.q_units, use_bias=False, kernel_initializer=init, name="q_dense")(features)
-    x = layers.BatchNormalization(name="q_norm")(x)
+    x = replicas.batch_normalization(name="q_norm")(x)
     x = layers.LeakyReLU(0.2)(x)
     # Keras' default (Glorot) initialisation, seeded so that a run repeats exactly.
     glorot = lambda offset: keras.initializers.GlorotUniform(seed=config.seed + offset)  # noqa: E731
@@ -167,18 +167,16 @@ def split_q(config: InfoGANConfig, q):
 class InfoGAN(GAN):
     """The shared GAN with InfoGAN's latent codes, Q head and information term."""
 
-    def __init__(self, config: InfoGANConfig, **kwargs):
-        self.config = config
-        super().__init__(build_generator(config), build_discriminator(config), latent_dim=config.latent_dim,
-                         ema_decay=config.ema_decay, seed=config.seed, name="infogan", options=config,
-                         **kwargs)
+    def __init__(self, generator, discriminator, *, options: InfoGANConfig, **kwargs):
+        super().__init__(generator, discriminator, options=options, **kwargs)
+        self.config = options  # the codes' sizes and the information term's weights
 
     def tracked_names(self):
         return super().tracked_names() + ("information_loss", "categorical_information", "continuous_nll")
 
     def sample_latent(self, batch_size, labels=None):
         seed = keras.random.randint((2,), 0, 2**31 - 1, seed=self.seed_generator, dtype="int32")
-        return draw_latent(self.config, batch_size, seed)
+        return replicas.rows(lambda rows: draw_latent(self.config, rows, seed), batch_size)
 
     def discriminate(self, images, labels=None, training=True):
         score, q = self.discriminator(images, training=training)
@@ -199,81 +197,8 @@ class InfoGAN(GAN):
 def build_gan(config: InfoGANConfig | None = None, **compile_kwargs) -> InfoGAN:
     """The compiled InfoGAN: Adam 1e-3 (G) and 2e-4 (D and Q), beta_1 0.5, the non-saturating pair."""
     config = config or InfoGANConfig()
-    gan = InfoGAN(config)
-    gan.compile(
-        generator_optimizer=keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1),
-        discriminator_optimizer=keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1),
-        generator_loss_fn=losses.non_saturating_generator_loss,
-        discriminator_loss_fn=losses.minimax_discriminator_loss,
-        **compile_kwargs,
-    )
-    return gan
-
-
-# ------------------------------------------------------------ reading the codes after training
-def match_codes(codes, digits, categories: int = 10):
-    """Match code values to digits one-to-one so that the most pairs agree (Hungarian matching).
-
-    Args:
-        codes: ``[N]`` categorical code values (what made, or what Q reads from, each image).
-        digits: ``[N]`` digit labels of the same images (a classifier's or the true ones).
-
-    Returns:
-        ``(digit_of_code [categories], accuracy)``: the digit each code value is matched to and
-        the share of images whose code's digit equals their label.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    codes, digits = np.asarray(codes).astype(int), np.asarray(digits).astype(int)
-    if codes.shape != digits.shape or codes.ndim != 1 or codes.size == 0:
-        raise ValueError(f"codes and digits must be two equal non-empty [N] arrays, got {codes.shape}, {digits.shape}")
-    counts = metrics.pair_counts(codes, digits, categories)
-    rows, columns = linear_sum_assignment(counts, maximize=True)
-    digit_of_code = np.empty(categories, int)
-    digit_of_code[rows] = columns
-    return digit_of_code, float(counts[rows, columns].sum() / codes.size)
-
-
-def load_q(name_or_path, models_dir=None) -> keras.Model:
-    """The trained discriminator with its Q head, restored from a saved InfoGAN's checkpoint."""
-    from gankit import checkpoints
-
-    directory, _, config, path = checkpoints.locate(name_or_path, models_dir, architecture="infogan")
-    network = build_discriminator(config)
-    checkpoints.restore(network, "discriminator", path, f"an infogan discriminator built from {directory}")
-    return network
-
-
-def q_codes(q_network, config: InfoGANConfig, images, batch_size: int = 500) -> np.ndarray:
-    """The categorical code Q reads from uint8 digits ``[N, 28, 28]`` (its most likely value)."""
-    from gankit.data import to_model_range
-
-    inputs = to_model_range(images)
-    codes = []
-    for start in range(0, len(inputs), batch_size):
-        _, q = q_network(inputs[start : start + batch_size], training=False)
-        codes.append(np.argmax(split_q(config, q)[0].numpy(), axis=1))
-    return np.concatenate(codes)
-
-
-def generated_code_accuracy(model, evaluator, per_code: int = 1000, seed: int = 11):
-    """How well the categorical code of ``model`` (a loaded InfoGAN generator,
-    :func:`gankit.checkpoints.load_generator`) chooses the digit: ``per_code`` images per code value
-    (random noise and continuous codes from ``seed``), labelled by ``evaluator``'s classifier,
-    code values matched one to one to digits. Returns ``(digit_of_code, accuracy)``."""
-    from gankit.data import to_pixels
-
-    config = model.config
-    rng = np.random.default_rng(seed)
-    codes = np.repeat(np.arange(config.categories), per_code)
-    latent = make_latent(config, rng.standard_normal((codes.size, config.noise_dim)), codes,
-                         rng.uniform(-1, 1, (codes.size, config.continuous_codes)))
-    images = np.concatenate([model.generate(latent[start : start + 500]) for start in range(0, codes.size, 500)])
-    _, probabilities = evaluator.features_and_probabilities(to_pixels(images))
-    return match_codes(codes, probabilities.argmax(1), config.categories)
-
-
-def real_code_accuracy(q_network, config: InfoGANConfig, images, labels):
-    """Unsupervised classification of real digits: the code Q reads from each of ``images``,
-    matched one to one to the true ``labels``. Returns ``(digit_of_code, accuracy)``."""
-    return match_codes(q_codes(q_network, config, images), labels, config.categories)
+    optimizers = (keras.optimizers.Adam(config.generator_learning_rate, beta_1=config.beta_1),
+                  keras.optimizers.Adam(config.discriminator_learning_rate, beta_1=config.beta_1))
+    return assemble(config, build_generator(config), build_discriminator(config),
+                    losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, name="infogan",
+                    optimizers=optimizers, gan_class=InfoGAN, **compile_kwargs)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from gankit.gan import StepOptions
+from gankit import losses
+from gankit.gan import StepOptions, assemble
 from gankit.models import dcgan
 
 
@@ -105,5 +106,6 @@ def build_discriminator(config: MLPGANConfig) -> keras.Model:
 def build_gan(config: MLPGANConfig | None = None, **compile_kwargs):
     """The compiled 2014 GAN: the networks above, Adam, the non-saturating loss pair."""
     config = config or MLPGANConfig()
-    return dcgan.build_gan(config, name="gan", generator=build_generator(config),
-                           discriminator=build_discriminator(config), **compile_kwargs)
+    return assemble(config, build_generator(config), build_discriminator(config),
+                    losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, name="gan",
+                    **compile_kwargs)

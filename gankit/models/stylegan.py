@@ -47,9 +47,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from gankit import losses
-from gankit.gan import GAN, StepOptions
-from gankit.latent import interpolate
+from gankit import losses, replicas
+from gankit.gan import GAN, StepOptions, assemble
 from gankit.models import dcgan
 
 BLOCK_SIZES = (7, 14, 28)  # the side of each synthesis block's feature maps
@@ -264,10 +263,12 @@ class StyleGenerator(keras.Model):
                     x = self.upsample(x)
                 x = self.convolutions[layer](x)
             size = BLOCK_SIZES[block]
-            shape = tf.stack([1 if shared_noise else batch, size, size, 1])
-            if noise_seed is None:
-                noise = keras.random.normal(shape, seed=self.seed_generator)
+            if noise_seed is None:  # this replica's rows of the global batch's noise under a strategy
+                noise = replicas.rows(lambda rows: keras.random.normal(tf.stack([rows, size, size, 1]),
+                                                                       seed=self.seed_generator),
+                                      1 if shared_noise else batch)
             else:
+                shape = tf.stack([1 if shared_noise else batch, size, size, 1])
                 noise = tf.random.stateless_normal(shape, seed=[int(noise_seed), layer])
             x = self.noise_layers[layer](x, noise)
             x = _leaky_relu(x)
@@ -297,80 +298,25 @@ class StyleGenerator(keras.Model):
             seed = self.noise_seed if noise_seed is None else noise_seed
             return self.synthesize(self.truncate(w, psi) if psi != 1.0 else w, noise_seed=seed)
         decay = self.config.w_average_decay
-        self.w_average.assign(decay * self.w_average + (1.0 - decay) * tf.reduce_mean(w, axis=0))
+        batch_mean = replicas.mean(tf.reduce_mean(w, axis=0))  # the global batch's, under a strategy
+        self.w_average.assign(decay * self.w_average + (1.0 - decay) * batch_mean)
         return self.synthesize(self._mixed_styles(z, w))
 
     def _mixed_styles(self, z, w):
         """Style-mixing regularisation: per image, with probability p, a second w from a fresh z
         takes over at a random block (1 or 2); otherwise one w for all layers."""
         batch = tf.shape(z)[0]
-        other = self.map(keras.random.normal(tf.shape(z), seed=self.seed_generator))
-        blocks = len(BLOCK_SIZES)
-        switch_at = keras.random.randint(tf.reshape(batch, [1]), 1, blocks, seed=self.seed_generator)
-        mixed = keras.random.uniform(tf.reshape(batch, [1]), seed=self.seed_generator) < self.config.style_mixing_probability
+        seed, blocks = self.seed_generator, len(BLOCK_SIZES)
+        # Under a strategy every draw is this replica's rows of the global batch's.
+        other = self.map(replicas.rows(lambda rows: keras.random.normal(tf.stack([rows, tf.shape(z)[1]]), seed=seed),
+                                       batch))
+        switch_at = replicas.rows(lambda rows: keras.random.randint(tf.reshape(rows, [1]), 1, blocks, seed=seed), batch)
+        mixed = replicas.rows(lambda rows: keras.random.uniform(tf.reshape(rows, [1]), seed=seed), batch)
+        mixed = mixed < self.config.style_mixing_probability
         return self.mix(w, other, tf.where(mixed, switch_at, blocks))
 
     def get_config(self):
         return {"config": dataclasses.asdict(self.config), "name": self.name}
-
-
-def style_mixing_grid(generator: StyleGenerator, row_z, column_z, crossover: int, noise_seed: int = 0):
-    """Images for the style-mixing figure, ``[(rows + 1) * (columns + 1), 28, 28, 1]`` in [-1, 1].
-
-    Row 0 holds the column sources, column 0 the row sources (the corner is blank, -1); cell
-    (i, j) takes the styles of the blocks before ``crossover`` (the coarse ones) from row source
-    i and the rest (the fine ones) from column source j. Every image gets the same noise.
-    """
-    row_w, column_w = generator.map(row_z), generator.map(column_z)
-    rows, columns = int(row_w.shape[0]), int(column_w.shape[0])
-    first = tf.repeat(row_w, columns, axis=0)  # [rows * columns, style_dim], row-major
-    second = tf.tile(column_w, [rows, 1])
-    draw = functools.partial(generator.synthesize, noise_seed=noise_seed, shared_noise=True)
-    mixed = draw(generator.mix(first, second, crossover)).numpy()
-    sources_top, sources_left = draw(column_w).numpy(), draw(row_w).numpy()
-    blank = -np.ones_like(sources_top[:1])
-    lines = [np.concatenate([blank, sources_top])]
-    for row in range(rows):
-        lines.append(np.concatenate([sources_left[row:row + 1], mixed[row * columns:(row + 1) * columns]]))
-    return np.concatenate(lines)
-
-
-def interpolation(generator: StyleGenerator, z_start, z_end, steps: int, space: str, noise_seed: int = 0):
-    """Images along a path between two latents ``[steps, 28, 28, 1]``: spherical in Z (``space
-    = "z"``, each point mapped to w) or a straight line between the two w's (``space = "w"``).
-    Both paths share their end points (and the noise), so they differ only in between."""
-    if space == "z":
-        points = interpolate(np.asarray(z_start), np.asarray(z_end), steps, spherical=True)
-        w = generator.map(points)
-    elif space == "w":
-        ends = generator.map(np.stack([z_start, z_end]).astype(np.float32))
-        weights = tf.linspace(0.0, 1.0, steps)[:, None]
-        w = (1.0 - weights) * ends[0] + weights * ends[1]
-    else:
-        raise ValueError(f"space must be 'z' or 'w', got {space!r}")
-    return generator.synthesize(w, noise_seed=noise_seed, shared_noise=True).numpy()
-
-
-def describe(generator: StyleGenerator) -> str:
-    """A table of the generator: the mapping network, then one line per synthesis layer (its
-    feature-map shape, and the parameters of its convolution, noise scale and AdaIN affine map)."""
-    config = generator.config
-    mapping = generator.mapping.count_params()
-    rows = [("part", "output", "params"),
-            (f"mapping: {config.mapping_layers} dense", f"w ({config.style_dim},)", f"{mapping:,}"),
-            ("running mean of w (not trained)", f"({config.style_dim},)", f"{config.style_dim:,}"),
-            ("constant", str(tuple(generator.constant.shape[1:])), f"{int(tf.size(generator.constant)):,}")]
-    for layer, block in enumerate(block_of_layer()):
-        size, width = BLOCK_SIZES[block], generator.adain_layers[layer].channels
-        parts = [generator.convolutions[layer], generator.noise_layers[layer], generator.adain_layers[layer]]
-        params = sum(part.count_params() for part in parts if part is not None)
-        upsample = "upsample, " if layer > 0 and layer % LAYERS_PER_BLOCK == 0 else ""
-        convolution = "conv 3x3, " if layer > 0 else ""
-        rows.append((f"layer {layer}: {upsample}{convolution}noise, AdaIN", str((size, size, width)), f"{params:,}"))
-    rows.append(("to_image: conv 1x1, tanh", "(28, 28, 1)", f"{generator.to_image.count_params():,}"))
-    rows.append(("total", "", f"{generator.count_params():,}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows)
 
 
 def _leaky_relu(x):
@@ -395,14 +341,11 @@ def build_discriminator(config: StyleGANConfig) -> keras.Model:
 
 def build_gan(config: StyleGANConfig | None = None, **compile_kwargs) -> GAN:
     """The compiled StyleGAN: the non-saturating loss with R1 on real images and the paper's
-    Adam (1e-3, betas 0 and 0.99) for both networks, through DCGAN's builder."""
+    Adam (1e-3, betas 0 and 0.99) for both networks."""
     config = config or StyleGANConfig()
-    return dcgan.build_gan(
-        config,
-        name="stylegan",
-        generator=build_generator(config),
-        discriminator=build_discriminator(config),
+    return assemble(
+        config, build_generator(config), build_discriminator(config),
+        losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, name="stylegan",
         discriminator_penalty=functools.partial(losses.r1_penalty, weight=config.r1_weight),
-        make_optimizer=lambda: keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
         **compile_kwargs,
     )

@@ -11,8 +11,10 @@ two variants, chosen by ``WGANConfig.variant``:
   ones, Adam with lr 1e-4 and betas (0.5, 0.9), and no batch norm in the critic (the penalty
   is per image, batch norm couples the images of a batch).
 
-Both plug into :class:`gankit.gan.GAN` by composition: the penalty and the clipping are the
-``discriminator_penalty`` and ``discriminator_constraint`` arguments, nothing else changes.
+Both plug into :class:`gankit.gan.GAN` by composition: the penalty is the
+``discriminator_penalty`` argument, and the clipping a Keras constraint on every critic weight
+(:class:`gankit.losses.ClipWeights`), which the optimizer applies after each update; nothing
+else changes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 import keras
 
 from gankit import losses
-from gankit.gan import GAN, StepOptions
+from gankit.gan import GAN, StepOptions, assemble
 from gankit.models import dcgan
 from gankit.models.dcgan import build_generator  # noqa: F401  (the registry's entry point)
 
@@ -64,33 +66,19 @@ def build_critic(config: WGANConfig) -> keras.Model:
 def build_gan(config: WGANConfig | None = None, **compile_kwargs) -> GAN:
     """The compiled WGAN (or WGAN-GP) with the Wasserstein loss pair."""
     config = config or WGANConfig()
+    critic = build_critic(config)
     if config.variant == "clip":
         rate = config.learning_rate or 5e-5
-        penalty, constraint = None, functools.partial(losses.clip_weights, limit=config.clip_value)
-        optimizers = [keras.optimizers.RMSprop(rate) for _ in range(2)]
+        penalty = None
+        losses.clip_weights(critic, config.clip_value)  # as a constraint, applied after every update
+        optimizers = tuple(keras.optimizers.RMSprop(rate) for _ in range(2))
     else:
         rate = config.learning_rate or 1e-4
         penalty = functools.partial(losses.gradient_penalty, weight=config.penalty_weight)
-        constraint = None
-        optimizers = [keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2) for _ in range(2)]
-    gan = GAN(
-        build_generator(config),
-        build_critic(config),
-        latent_dim=config.latent_dim,
-        num_discriminator_steps=config.critic_steps,
-        ema_decay=config.ema_decay,
-        seed=config.seed,
-        name=f"wgan_{config.variant}",
-        discriminator_penalty=penalty,
-        discriminator_constraint=constraint,
-        options=config,
+        optimizers = tuple(keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2) for _ in range(2))
+    return assemble(
+        config, build_generator(config), critic,
+        losses.wasserstein_generator_loss, losses.wasserstein_critic_loss,
+        name=f"wgan_{config.variant}", optimizers=optimizers, num_discriminator_steps=config.critic_steps,
+        discriminator_penalty=penalty, **compile_kwargs,
     )
-    gan.compile(
-        generator_optimizer=optimizers[0],
-        discriminator_optimizer=optimizers[1],
-        generator_loss_fn=losses.wasserstein_generator_loss,
-        discriminator_loss_fn=losses.wasserstein_critic_loss,
-        **compile_kwargs,
-    )
-    return gan
-

@@ -1,0 +1,102 @@
+"""One train step on one device and the same step under MirroredStrategy on logical CPU devices.
+
+Run as ``python tests/distributed_step.py ARCHITECTURE REPLICAS [--unscaled]`` by
+``tests/test_distribute.py`` (a process of its own: logical devices must be configured before
+TensorFlow starts). It prints one JSON line: for each group of variables, the largest difference
+between the two runs' values after the step and the largest change the step made.
+
+Both runs start from the same weights (the same seeded config), train with plain SGD (Adam's
+normalised update would hide a gradient scaled by the number of replicas) on the same global
+batch, and draw their noise through :func:`gankit.replicas.rows`, so the global batch's noise is
+the same whatever the number of replicas. ``--unscaled`` switches the loss scaling off, to show
+that the comparison catches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+SMALL = {  # small networks, batch 8: the step takes a second
+    "dcgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8),
+    "wgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8, critic_steps=3),
+    "infogan": dict(noise_dim=8, batch_size=8),
+}
+
+
+def main(architecture: str, replica_count: int, unscaled: bool) -> dict:
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * replica_count
+    )
+    import keras
+
+    from gankit import replicas
+    from gankit.models import get_architecture
+
+    if unscaled:
+        replicas.scale = lambda loss: loss
+    spec = get_architecture(architecture)
+    config = spec.make_config(SMALL[architecture])
+
+    def build():
+        gan = spec.build_gan(config)
+        gan.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05),
+                    gan.generator_loss_fn, gan.discriminator_loss_fn)
+        return gan
+
+    single = build()
+    devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        mirrored = build()
+
+    steps = single.num_discriminator_steps
+    images = np.random.default_rng(1).uniform(-1, 1, (config.batch_size * steps, 28, 28, 1)).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensors(images)
+    before = _state(single)
+    for name, values in _state(mirrored).items():
+        np.testing.assert_array_equal(values, before[name])  # the same start
+    single.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
+    mirrored.fit(replicas.distribute(strategy, dataset, steps), epochs=1, steps_per_epoch=1, verbose=0)
+    after_single, after_mirrored = _state(single), _state(mirrored)
+    report = {"replicas": strategy.num_replicas_in_sync, "groups": {}}
+    for group in ("generator", "discriminator", "ema", "statistics", "logged"):
+        names = [name for name in after_single if name.startswith(group + ":")]
+        report["groups"][group] = {
+            "difference": max(float(np.max(np.abs(after_mirrored[n] - after_single[n]))) for n in names),
+            "change": max(float(np.max(np.abs(after_single[n] - before[n]))) for n in names),
+            "scale": max(float(np.max(np.abs(after_single[n]))) for n in names),
+        }
+    report["replicas_agree"] = all(_replicas_agree(strategy, variable) for variable in mirrored.weights)
+    return report
+
+
+def _state(gan) -> dict:
+    """Every variable of interest as an array, keyed ``group:place`` (the order of the network's
+    weights: the two models' layers are named apart by Keras' counters)."""
+    state = {}
+    for group, network in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+        for place, variable in enumerate(network.trainable_weights):
+            state[f"{group}:{place}"] = np.array(variable)
+        for place, variable in enumerate(network.non_trainable_weights):  # batch norm's moving statistics
+            state[f"statistics:{group}:{place}"] = np.array(variable)
+    for place, variable in enumerate(gan.sampling_generator.weights):
+        state[f"ema:{place}"] = np.array(variable)
+    for name, value in gan.read_last_step().items():
+        state[f"logged:{name}"] = np.array(value)
+    return state
+
+
+def _replicas_agree(strategy, variable) -> bool:
+    values = [np.array(value) for value in strategy.experimental_local_results(getattr(variable, "value", variable))]
+    return all(np.array_equal(values[0], value) for value in values[1:])
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), "--unscaled" in sys.argv[3:])))
