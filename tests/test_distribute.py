@@ -138,3 +138,24 @@ def test_the_benchmark_times_one_device_against_mirrored_replicas():
     assert [line.split(":")[0] for line in lines] == [
         "dcgan, one device", "dcgan, mirrored, 1 replica", "dcgan, mirrored, 2 replicas"]
     assert all(float(line.split(": ")[1].split()[0]) > 0 for line in lines)
+
+
+def test_a_mirrored_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, tiny_images):
+    np.savez(tmp_path / "mnist.npz", x_train=tiny_images, y_train=np.arange(len(tiny_images)) % 10,
+             x_test=tiny_images[:8], y_test=np.arange(8))
+
+    def train(out, epochs):
+        command = [sys.executable, "-m", "gankit", "train", "wgan", "--epochs", str(epochs), "--out", str(out),
+                   "--data", str(tmp_path / "mnist.npz"), "--batch-size", "8", "--fd-every", "0",
+                   "--set", "filters=4", "--set", "discriminator_filters=4", "--set", "latent_dim=8",
+                   "--set", "critic_steps=2", "--distribute", "mirrored", "--replicas", "2"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    train(tmp_path / "stopped", 1)
+    train(tmp_path / "stopped", 2)  # the same command with more epochs resumes it
+    train(tmp_path / "straight", 2)
+    stopped, straight = _checkpoint_values(tmp_path / "stopped"), _checkpoint_values(tmp_path / "straight")
+    assert stopped.keys() == straight.keys()
+    for name, value in straight.items():
+        np.testing.assert_array_equal(stopped[name], value, err_msg=name)
