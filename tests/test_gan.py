@@ -8,7 +8,7 @@ import tensorflow as tf
 from gankit import losses
 from gankit.data import make_dataset
 from gankit.gan import GAN
-from gankit.models import dcgan
+from gankit.models import ARCHITECTURES, dcgan
 
 
 def weights_of(model):
@@ -204,3 +204,21 @@ def test_an_unconditional_model_ignores_labels_in_its_batches(tiny_images, tiny_
 
     for a, b in zip(run(False), run(True)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_every_architecture_is_assembled_the_one_way(name):
+    spec = ARCHITECTURES[name]
+    gan = spec.build_gan(spec.make_config())
+    assert isinstance(gan, GAN) and gan.built
+    assert gan.optimizer is None  # no third optimizer beside the two the step uses
+    assert gan.generator_optimizer is not gan.discriminator_optimizer
+    assert gan.ema_generator.trainable_weights == []  # moved by update_ema alone
+    assert len(gan.ema_generator.weights) == len(gan.generator.weights)
+
+
+def test_compile_refuses_keras_single_optimizer(tiny_config):
+    gan = dcgan.build_gan(tiny_config)
+    with pytest.raises(ValueError, match="generator_optimizer and discriminator_optimizer"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), losses.non_saturating_generator_loss,
+                    losses.minimax_discriminator_loss, optimizer="adam")
