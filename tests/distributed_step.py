@@ -27,6 +27,8 @@ SMALL = {  # small networks, batch 8: the step takes a second
     "dcgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8),
     "wgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8, critic_steps=3),
     "infogan": dict(noise_dim=8, batch_size=8),
+    "stylegan": dict(latent_dim=8, style_dim=8, mapping_layers=2, filters=4, discriminator_filters=4, batch_size=8),
+    "acgan": dict(noise_dim=8, filters=4, discriminator_filters=4, batch_size=8),
 }
 
 
@@ -57,8 +59,10 @@ def main(architecture: str, replica_count: int, unscaled: bool) -> dict:
         mirrored = build()
 
     steps = single.num_discriminator_steps
-    images = np.random.default_rng(1).uniform(-1, 1, (config.batch_size * steps, 28, 28, 1)).astype(np.float32)
-    dataset = tf.data.Dataset.from_tensors(images)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (config.batch_size * steps, 28, 28, 1)).astype(np.float32)
+    labels = rng.integers(0, 10, len(images)).astype(np.int32)
+    dataset = tf.data.Dataset.from_tensors((images, labels) if spec.conditional else images)
     before = _state(single)
     for name, values in _state(mirrored).items():
         np.testing.assert_array_equal(values, before[name])  # the same start

@@ -26,7 +26,7 @@ def one_step(architecture: str, *flags: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("architecture", ["dcgan", "wgan", "infogan"])
+@pytest.mark.parametrize("architecture", ["dcgan", "wgan", "infogan", "stylegan", "acgan"])
 def test_a_mirrored_step_matches_the_single_device_step(architecture):
     report = one_step(architecture)
     assert report["replicas"] == 2
