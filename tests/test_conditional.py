@@ -228,9 +228,10 @@ def test_input_dropout_adds_a_layer_only_when_set():
     assert rates.count(0.5) == 4  # the pixels' and the three hidden layers' (dropout 0.5)
 
 
-def test_the_label_layer_leaks_by_default_and_the_paper_relu_stays_as_built():
-    leaky = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN))
-    relu = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN, label_slope=0.0))
+def test_the_maxout_cgan_label_layer_leaks_by_default_and_the_dense_one_is_the_paper_relu():
+    assert cgan.CGANMaxoutConfig().label_slope == 0.2 and cgan.CGANConfig().label_slope == 0.0
+    leaky = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN, label_slope=0.2))
+    relu = cgan.build_generator(cgan.CGANConfig(**TINY_CGAN))
     assert [layer.negative_slope for layer in leaky.layers if isinstance(layer, keras.layers.LeakyReLU)] == [0.2]
     assert not any(isinstance(layer, keras.layers.LeakyReLU) for layer in relu.layers)  # ReLU inside the Dense
     assert len(leaky.weights) == len(relu.weights)
