@@ -34,3 +34,23 @@ def test_every_third_party_import_is_a_declared_dependency():
 
 def test_the_pinned_requirements_install_the_package_itself():
     assert "-e ." in (ROOT / "requirements.txt").read_text().splitlines()
+
+
+def gankit_imports(path: Path) -> set[str]:
+    """The gankit modules a file imports, anywhere in it (a function-level import counts too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gankit"):
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("gankit"))
+    return names
+
+
+def test_the_models_import_nothing_that_loads_checkpoints():
+    # checkpoints imports the registry of models; a model that imported checkpoints (or the
+    # analysis helpers, which import both) would close a cycle.
+    for path in (ROOT / "gankit" / "models").glob("*.py"):
+        offending = {name for name in gankit_imports(path)
+                     if name.startswith(("gankit.checkpoints", "gankit.analysis", "gankit.training"))}
+        assert not offending, (path.name, offending)
