@@ -1,15 +1,16 @@
 """One train step on one device and the same step under MirroredStrategy on logical CPU devices.
 
-Run as ``python tests/distributed_step.py ARCHITECTURE REPLICAS [--unscaled]`` by
+Run as ``python tests/distributed_step.py REPLICAS ARCHITECTURE... [--unscaled ARCHITECTURE]`` by
 ``tests/test_distribute.py`` (a process of its own: logical devices must be configured before
-TensorFlow starts). It prints one JSON line: for each group of variables, the largest difference
-between the two runs' values after the step and the largest change the step made.
+TensorFlow starts). It prints one JSON line, a report per architecture (``unscaled:NAME`` for
+the one run without loss scaling): for each group of variables, the largest difference between
+the two runs' values after the step and the largest change the step made.
 
 Both runs start from the same weights (the same seeded config), train with plain SGD (Adam's
 normalised update would hide a gradient scaled by the number of replicas) on the same global
 batch, and draw their noise through :func:`gankit.replicas.rows`, so the global batch's noise is
-the same whatever the number of replicas. ``--unscaled`` switches the loss scaling off, to show
-that the comparison catches it.
+the same whatever the number of replicas. ``--unscaled`` runs one architecture once more with
+the loss scaling switched off, to show that the comparison catches it.
 """
 
 from __future__ import annotations
@@ -32,18 +33,23 @@ SMALL = {  # small networks, batch 8: the step takes a second
 }
 
 
-def main(architecture: str, replica_count: int, unscaled: bool) -> dict:
-    tf.config.set_logical_device_configuration(
-        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * replica_count
-    )
+def compare(architecture: str, strategy, unscaled: bool = False) -> dict:
     import keras
 
     from gankit import replicas
     from gankit.models import get_architecture
 
-    if unscaled:
+    scale = replicas.scale
+    if unscaled:  # read when the step is traced, in fit() below
         replicas.scale = lambda loss: loss
-    spec = get_architecture(architecture)
+    try:
+        return _compare(get_architecture(architecture), strategy, keras, replicas)
+    finally:
+        replicas.scale = scale
+
+
+def _compare(spec, strategy, keras, replicas) -> dict:
+    architecture = spec.name
     config = spec.make_config(SMALL[architecture])
 
     def build():
@@ -53,8 +59,6 @@ def main(architecture: str, replica_count: int, unscaled: bool) -> dict:
         return gan
 
     single = build()
-    devices = [device.name for device in tf.config.list_logical_devices("CPU")]
-    strategy = tf.distribute.MirroredStrategy(devices)
     with strategy.scope():
         mirrored = build()
 
@@ -102,5 +106,23 @@ def _replicas_agree(strategy, variable) -> bool:
     return all(np.array_equal(values[0], value) for value in values[1:])
 
 
+def main(arguments: list[str]) -> dict:
+    replica_count, names = int(arguments[0]), arguments[1:]
+    unscaled = None
+    if "--unscaled" in names:
+        place = names.index("--unscaled")
+        unscaled, names = names[place + 1], names[:place] + names[place + 2:]
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * replica_count
+    )
+    # One strategy for every comparison: TensorFlow keys its collective ops per strategy, and a
+    # second MirroredStrategy in the process clashes with the first's.
+    strategy = tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+    reports = {name: compare(name, strategy) for name in names}
+    if unscaled:
+        reports[f"unscaled:{unscaled}"] = compare(unscaled, strategy, unscaled=True)
+    return reports
+
+
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), "--unscaled" in sys.argv[3:])))
+    print(json.dumps(main(sys.argv[1:])))
