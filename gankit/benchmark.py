@@ -22,7 +22,6 @@ rounds at 70 % speed was found: tf.data's autotuning, now off in :mod:`gankit.da
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ def _setup(architecture: str, steps: int, config=None, jit_compile: bool = False
     ``steps`` batches of synthetic digits (with random labels for a conditional model, else None)."""
     spec = get_architecture(architecture)
     config = config or spec.make_config()
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+    with (strategy or tf.distribute.get_strategy()).scope():
         gan = spec.build_gan(config, jit_compile=jit_compile)
     per_step = gan.images_per_step(config.batch_size)  # real images per step (all critic batches)
     rng = np.random.default_rng(0)
@@ -56,6 +55,16 @@ def _epochs_for(data, per_step: int, steps: int, warmup: int, seed: int = 0, epo
     images, labels = data
     epochs = epochs or -(-warmup // steps) + 2
     return epoch_batches(images, per_step, seed=seed, first_epoch=0, last_epoch=epochs, labels=labels)
+
+
+def _step_callbacks(gan, history_path) -> list:
+    """The callbacks training runs after every step: the non-finite guard and the loss history."""
+    return [StopOnNonFinite(gan), LossHistory(history_path, gan)]
+
+
+def _warm_up(gan, batches, warmup: int) -> None:
+    """Trace and compile the train step and let the pipeline fill: ``warmup`` untimed steps."""
+    gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
 
 
 def _time_fit(gan, batches, steps: int, per_step: int, callbacks) -> float:
@@ -74,8 +83,8 @@ def images_per_second(architecture: str, steps: int = 100, warmup: int = 10, rep
     gan, per_step, data = _setup(architecture, steps, config, jit_compile)
     batches = _epochs_for(data, per_step, steps, warmup)
     with tempfile.TemporaryDirectory() as scratch:
-        callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
-        gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
+        callbacks = _step_callbacks(gan, Path(scratch) / "history.json")
+        _warm_up(gan, batches, warmup)
         rates = [_time_fit(gan, batches, steps, per_step, callbacks) for _ in range(repeats)]
     return max(rates), rates
 
@@ -103,9 +112,9 @@ def compare_with_bare_loop(architecture: str, steps: int = 100, rounds: int = 5,
         return per_step * steps / (time.perf_counter() - started)
 
     with tempfile.TemporaryDirectory() as scratch:
-        callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / "history.json", gan)]
+        callbacks = _step_callbacks(gan, Path(scratch) / "history.json")
         # Warm-up: trace both functions and let the pipelines fill.
-        gan.fit(kit_dataset, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)
+        _warm_up(gan, kit_dataset, warmup)
         for _ in range(warmup):
             bare_step(next(bare_batches))
         kit, bare_rates = [], []
@@ -128,21 +137,19 @@ def replica_throughput(architecture: str, replica_count: int, steps: int = 50, w
     "mirrored, N replicas": [...]}``, one rate per round, the three setups taking turns in each
     round. Call it before TensorFlow has started its devices."""
     spread = replicas.make_strategy("mirrored", replica_count)
-    devices = spread.extended.worker_devices
-    setups = {"one device": None, "mirrored, 1 replica": tf.distribute.MirroredStrategy(devices[:1]),
+    setups = {"one device": tf.distribute.get_strategy(),  # TensorFlow's default: no strategy
+              "mirrored, 1 replica": tf.distribute.MirroredStrategy(spread.extended.worker_devices[:1]),
               f"mirrored, {replica_count} replicas": spread}
-    runs = {}
-    for name, strategy in setups.items():
-        gan, per_step, data = _setup(architecture, steps, config, strategy=strategy)
-        batches = _epochs_for(data, per_step, steps, warmup)
-        if strategy is not None:
-            batches = replicas.distribute(strategy, batches, gan.num_discriminator_steps)
-        gan.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0, shuffle=False)  # trace, fill the pipeline
-        runs[name] = (gan, batches, per_step)
     rates = {name: [] for name in setups}
     with tempfile.TemporaryDirectory() as scratch:
+        runs = []
+        for place, (name, strategy) in enumerate(setups.items()):
+            gan, per_step, data = _setup(architecture, steps, config, strategy=strategy)
+            batches = replicas.distribute(strategy, _epochs_for(data, per_step, steps, warmup),
+                                          gan.num_discriminator_steps)
+            _warm_up(gan, batches, warmup)
+            runs.append((name, gan, batches, per_step, _step_callbacks(gan, Path(scratch) / f"history_{place}.json")))
         for _ in range(repeats):
-            for name, (gan, batches, per_step) in runs.items():
-                callbacks = [StopOnNonFinite(gan), LossHistory(Path(scratch) / f"{len(rates[name])}.json", gan)]
+            for name, gan, batches, per_step, callbacks in runs:
                 rates[name].append(_time_fit(gan, batches, steps, per_step, callbacks))
     return rates

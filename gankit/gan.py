@@ -192,7 +192,7 @@ class GAN(keras.Model):
     def sample_latent(self, batch_size, labels=None):
         """Draw the generator's input for ``batch_size`` images: z ~ N(0, I). A conditional
         model gets the ``[batch]`` labels the images are to show and puts them in the input."""
-        return self.normal(batch_size, (self.latent_dim,))
+        return replicas.normal(batch_size, (self.latent_dim,), self.seed_generator)
 
     def discriminate(self, images, labels=None, training=True):
         """``(scores, auxiliary)``: the discriminator's score per image (given the images'
@@ -230,17 +230,7 @@ class GAN(keras.Model):
         if self.instance_noise_steps:
             done = tf.cast(self.generator_optimizer.iterations, tf.float32) / self.instance_noise_steps
             sigma *= tf.maximum(0.0, 1.0 - done)
-        return images + sigma * self.normal(tf.shape(images)[0], tf.shape(images)[1:])
-
-    def normal(self, batch_size, shape):
-        """``[batch_size, *shape]`` draws of N(0, 1) from the step's seed state: this replica's
-        rows of the global batch's draw (:func:`gankit.replicas.rows`)."""
-        shape = tf.cast(shape, tf.int32)
-
-        def draw(rows):
-            return keras.random.normal(tf.concat([[rows], shape], axis=0), seed=self.seed_generator)
-
-        return replicas.rows(draw, batch_size)
+        return images + sigma * replicas.normal(tf.shape(images)[0], tf.shape(images)[1:], self.seed_generator)
 
     def split_batch(self, data):
         """``(images, labels)`` of a training batch; labels None for an unconditional model."""
@@ -370,19 +360,19 @@ class ConditionalGAN(GAN):
         self.categories = int(categories)
 
     def sample_latent(self, batch_size, labels=None):
-        noise = self.normal(batch_size, (self.latent_dim - self.categories,))
+        noise = replicas.normal(batch_size, (self.latent_dim - self.categories,), self.seed_generator)
         return tf.concat([noise, tf.one_hot(labels, self.categories)], axis=-1)
 
     def discriminate(self, images, labels=None, training=True):
         return self.discriminator([images, tf.one_hot(labels, self.categories)], training=training), None
 
 
-def adam_pair(config, beta_2: float = 0.999):
+def adam_pair(config):
     """Adam for the generator and for the discriminator with a config's settings: the generator
     at ``generator_learning_rate`` when the config sets one, else at ``learning_rate``; the
-    discriminator at ``learning_rate``; ``beta_1`` (and ``beta_2``, the config's if it has one)
-    for both."""
-    beta_2 = getattr(config, "beta_2", beta_2)
+    discriminator at ``learning_rate``; ``beta_1`` (and ``beta_2`` where the config has one,
+    else Adam's 0.999) for both."""
+    beta_2 = getattr(config, "beta_2", 0.999)
     generator_rate = getattr(config, "generator_learning_rate", None) or config.learning_rate
     return (keras.optimizers.Adam(generator_rate, beta_1=config.beta_1, beta_2=beta_2),
             keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=beta_2))

@@ -199,8 +199,7 @@ def gradient_penalty(critic, real_images, fake_images, seed=None, weight=10.0, e
     if real_images.shape.rank != 4:
         raise ValueError(f"images must be [batch, height, width, channels], got {real_images.shape}")
     # Under a distribution strategy each replica keeps its rows of the global batch's draw.
-    mix = replicas.rows(lambda rows: keras.random.uniform(tf.stack([rows, 1, 1, 1]), seed=seed),
-                        tf.shape(real_images)[0])
+    mix = replicas.uniform(tf.shape(real_images)[0], (1, 1, 1), seed)
     between = real_images + mix * (fake_images - real_images)
     with tf.GradientTape() as tape:
         tape.watch(between)

@@ -52,6 +52,19 @@ def rows(draw, batch_size):
     return draw(replicas * batch_size)[start:start + batch_size]
 
 
+def normal(batch_size, shape, seed):
+    """``[batch_size, *shape]`` draws of N(0, 1) from ``seed`` (a ``keras.random.SeedGenerator``):
+    this replica's rows of the global batch's draw (:func:`rows`)."""
+    shape = tf.cast(shape, tf.int32)
+    return rows(lambda n: keras.random.normal(tf.concat([[n], shape], axis=0), seed=seed), batch_size)
+
+
+def uniform(batch_size, shape, seed):
+    """``[batch_size, *shape]`` draws of U[0, 1) from ``seed``, as :func:`normal`."""
+    shape = tf.cast(shape, tf.int32)
+    return rows(lambda n: keras.random.uniform(tf.concat([[n], shape], axis=0), seed=seed), batch_size)
+
+
 def scale(loss):
     """A replica's mean loss as its share of the global mean: the optimizers sum the replicas'
     gradients, so each replica contributes ``loss / count()``."""
@@ -61,18 +74,19 @@ def scale(loss):
 
 def mean(values):
     """The mean over the replicas of a tensor or a list of tensors (itself on one device)."""
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return values
-    return context.all_reduce(tf.distribute.ReduceOp.MEAN, values)
+    return _all_reduce(tf.distribute.ReduceOp.MEAN, values)
 
 
 def total(values):
     """The sum over the replicas of a tensor or a list of tensors (itself on one device)."""
+    return _all_reduce(tf.distribute.ReduceOp.SUM, values)
+
+
+def _all_reduce(operation, values):
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return values
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, values)
+    return context.all_reduce(operation, values)
 
 
 def batch_normalization(**kwargs) -> keras.layers.BatchNormalization:
@@ -108,7 +122,10 @@ def layout(batch, steps: int, replicas: int):
 def distribute(strategy: tf.distribute.Strategy, dataset: tf.data.Dataset, steps: int):
     """``dataset``'s global batches (images, or ``(images, labels)``, of ``steps`` discriminator
     batches each) dealt out to ``strategy``'s replicas by :func:`layout`: each input pipeline
-    (one per worker) keeps its own replicas' parts."""
+    (one per worker) keeps its own replicas' parts. Under no strategy (TensorFlow's default,
+    outside any scope) the dataset is returned as it is."""
+    if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        return dataset
 
     def replica_batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
         replicas = context.num_replicas_in_sync
@@ -170,16 +187,6 @@ def make_strategy(kind: str, replica_count: int | None = None) -> tf.distribute.
     return tf.distribute.MirroredStrategy(devices)
 
 
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """Whether this process is the one whose files are the run's (always, but in a multi-worker
-    cluster: the chief, or worker 0 when the cluster has no chief)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return True
-    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
-                                              and "chief" not in resolver.cluster_spec().as_dict())
-
-
 def worker_directory(directory, strategy: tf.distribute.Strategy):
     """Where this process writes: ``directory`` for the chief, ``directory/workers/K`` for the
     other workers of a cluster, which keep their own copy (the same weights, every file
@@ -187,7 +194,7 @@ def worker_directory(directory, strategy: tf.distribute.Strategy):
     from pathlib import Path
 
     directory = Path(directory)
-    if is_chief(strategy):
+    if strategy.extended.should_checkpoint:  # the chief (worker 0 without one), or a single process
         return directory
     return directory / "workers" / str(strategy.cluster_resolver.task_id)
 

@@ -125,8 +125,7 @@ def train(
     per_step = gan.images_per_step(config.batch_size)
     dataset = epoch_batches(images, per_step, config.seed, start_epoch, epochs,
                             labels=labels if spec.conditional else None)
-    if tf.distribute.has_strategy() or strategy is not tf.distribute.get_strategy():
-        dataset = replicas.distribute(strategy, dataset, gan.num_discriminator_steps)
+    dataset = replicas.distribute(strategy, dataset, gan.num_discriminator_steps)  # as it is on one device
     latent = spec.sample_latent(config, GRID_SIZE, GRID_SEED)
     side_effects = [StopOnNonFinite(gan, start_step, epoch)]
     if evaluator is not None:  # before the history, so that the history sees its value

@@ -21,36 +21,29 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras  # noqa: E402  (importing starts no device: the logical ones are made in main)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tiny import TINY  # noqa: E402
 
-SMALL = {  # small networks, batch 8: the step takes a second
-    "dcgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8),
-    "wgan": dict(latent_dim=8, filters=4, discriminator_filters=4, batch_size=8, critic_steps=3),
-    "infogan": dict(noise_dim=8, batch_size=8),
-    "stylegan": dict(latent_dim=8, style_dim=8, mapping_layers=2, filters=4, discriminator_filters=4, batch_size=8),
-    "acgan": dict(noise_dim=8, filters=4, discriminator_filters=4, batch_size=8),
-}
+from gankit import replicas  # noqa: E402
+from gankit.models import get_architecture  # noqa: E402
+
+CHANGES = {"wgan": dict(critic_steps=3)}  # three critic steps: each critic batch split across the replicas
 
 
 def compare(architecture: str, strategy, unscaled: bool = False) -> dict:
-    import keras
-
-    from gankit import replicas
-    from gankit.models import get_architecture
-
     scale = replicas.scale
     if unscaled:  # read when the step is traced, in fit() below
         replicas.scale = lambda loss: loss
     try:
-        return _compare(get_architecture(architecture), strategy, keras, replicas)
+        return _compare(get_architecture(architecture), strategy)
     finally:
         replicas.scale = scale
 
 
-def _compare(spec, strategy, keras, replicas) -> dict:
-    architecture = spec.name
-    config = spec.make_config(SMALL[architecture])
+def _compare(spec, strategy) -> dict:
+    config = spec.make_config({**TINY[spec.name], **CHANGES.get(spec.name, {})})
 
     def build():
         gan = spec.build_gan(config)

@@ -14,8 +14,10 @@ import pytest
 import tensorflow as tf
 
 from gankit import replicas
+from tiny import TINY, settings, write_tiny_mnist
 
 DRIVER = Path(__file__).with_name("distributed_step.py")
+IMAGES = 64  # the tiny data set of the runs below
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -94,16 +96,14 @@ def _checkpoint_values(directory) -> dict:
             if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
 
 
-def test_two_workers_on_localhost_finish_an_epoch_with_equal_weights(tmp_path, tiny_images):
+def test_two_workers_on_localhost_finish_an_epoch_with_equal_weights(tmp_path):
     # The whole command line, as a user of a cluster runs it: one process per worker, the
     # cluster in TF_CONFIG. The chief writes the run's directory, worker 1 its copy in workers/1.
-    np.savez(tmp_path / "mnist.npz", x_train=tiny_images, y_train=np.arange(len(tiny_images)) % 10,
-             x_test=tiny_images[:8], y_test=np.arange(8))
+    write_tiny_mnist(tmp_path / "mnist.npz", count=IMAGES)
     cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
     out = tmp_path / "run"
     command = [sys.executable, "-m", "gankit", "train", "dcgan", "--epochs", "1", "--out", str(out),
-               "--data", str(tmp_path / "mnist.npz"), "--batch-size", "16", "--fd-every", "0",
-               "--set", "filters=4", "--set", "discriminator_filters=4", "--set", "latent_dim=8",
+               "--data", str(tmp_path / "mnist.npz"), "--fd-every", "0", *settings("dcgan"),
                "--distribute", "multiworker"]
     workers = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -120,7 +120,7 @@ def test_two_workers_on_localhost_finish_an_epoch_with_equal_weights(tmp_path, t
         np.testing.assert_array_equal(value, other[name], err_msg=name)
     assert int(chief["epoch/.ATTRIBUTES/VARIABLE_VALUE"]) == 1
     steps = int(chief["generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"])
-    assert steps == len(tiny_images) // 16  # every step of the epoch ran, on both workers together
+    assert steps == IMAGES // TINY["dcgan"]["batch_size"]  # every step of the epoch ran, on both workers together
     history = json.loads((out / "history.json").read_text())
     assert len(history["epochs"]) == 1 and len(history["steps"]["generator_loss"]) == steps
 
@@ -136,7 +136,7 @@ def test_multiworker_without_a_cluster_is_a_clear_error(monkeypatch):
 def test_the_benchmark_times_one_device_against_mirrored_replicas():
     result = subprocess.run(
         [sys.executable, "-m", "gankit", "benchmark", "dcgan", "--replicas", "2", "--steps", "2", "--repeats", "1",
-         "--set", "filters=4", "--set", "discriminator_filters=4", "--set", "batch_size=16"],
+         *settings("dcgan")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
@@ -145,15 +145,13 @@ def test_the_benchmark_times_one_device_against_mirrored_replicas():
     assert all(float(line.split(": ")[1].split()[0]) > 0 for line in lines)
 
 
-def test_a_mirrored_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, tiny_images):
-    np.savez(tmp_path / "mnist.npz", x_train=tiny_images, y_train=np.arange(len(tiny_images)) % 10,
-             x_test=tiny_images[:8], y_test=np.arange(8))
+def test_a_mirrored_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path):
+    write_tiny_mnist(tmp_path / "mnist.npz", count=IMAGES)
 
     def train(out, epochs):
         command = [sys.executable, "-m", "gankit", "train", "wgan", "--epochs", str(epochs), "--out", str(out),
-                   "--data", str(tmp_path / "mnist.npz"), "--batch-size", "8", "--fd-every", "0",
-                   "--set", "filters=4", "--set", "discriminator_filters=4", "--set", "latent_dim=8",
-                   "--set", "critic_steps=2", "--distribute", "mirrored", "--replicas", "2"]
+                   "--data", str(tmp_path / "mnist.npz"), "--fd-every", "0", *settings("wgan"),
+                   "--distribute", "mirrored", "--replicas", "2"]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
 

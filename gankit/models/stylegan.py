@@ -264,9 +264,7 @@ class StyleGenerator(keras.Model):
                 x = self.convolutions[layer](x)
             size = BLOCK_SIZES[block]
             if noise_seed is None:  # this replica's rows of the global batch's noise under a strategy
-                noise = replicas.rows(lambda rows: keras.random.normal(tf.stack([rows, size, size, 1]),
-                                                                       seed=self.seed_generator),
-                                      1 if shared_noise else batch)
+                noise = replicas.normal(1 if shared_noise else batch, (size, size, 1), self.seed_generator)
             else:
                 shape = tf.stack([1 if shared_noise else batch, size, size, 1])
                 noise = tf.random.stateless_normal(shape, seed=[int(noise_seed), layer])
@@ -308,11 +306,9 @@ class StyleGenerator(keras.Model):
         batch = tf.shape(z)[0]
         seed, blocks = self.seed_generator, len(BLOCK_SIZES)
         # Under a strategy every draw is this replica's rows of the global batch's.
-        other = self.map(replicas.rows(lambda rows: keras.random.normal(tf.stack([rows, tf.shape(z)[1]]), seed=seed),
-                                       batch))
+        other = self.map(replicas.normal(batch, tf.shape(z)[1:], seed))
         switch_at = replicas.rows(lambda rows: keras.random.randint(tf.reshape(rows, [1]), 1, blocks, seed=seed), batch)
-        mixed = replicas.rows(lambda rows: keras.random.uniform(tf.reshape(rows, [1]), seed=seed), batch)
-        mixed = mixed < self.config.style_mixing_probability
+        mixed = replicas.uniform(batch, (), seed) < self.config.style_mixing_probability
         return self.mix(w, other, tf.where(mixed, switch_at, blocks))
 
     def get_config(self):
