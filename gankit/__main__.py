@@ -11,12 +11,13 @@
     python -m gankit truncation dcgan --out img/dcgan_truncation.png   # quality against T
 
 TensorFlow's C++ log lines (CUDA, oneDNN, CPU features) are kept off the terminal unless
-``--verbose`` is given or ``TF_CPP_MIN_LOG_LEVEL`` is set by the user.
+``--verbose`` is given or the user's ``TF_CPP_MIN_LOG_LEVEL`` asks for warnings (0 or 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -32,10 +33,13 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     reads that variable (absl's "log messages before InitializeLog", the CUDA probe), so the
     process's stderr is also pointed at a temporary file while TensorFlow loads and looks for
     devices. Whatever it caught is replayed if the import fails.
+
+    A level the user set is kept: 0 or 1 (warnings wanted) turns the redirect off, like
+    ``--verbose``; 2 or 3 asks for quiet, and gets the redirect too.
     """
-    if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if verbose or "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() in ("0", "1"):
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as caught:
@@ -257,38 +261,40 @@ def _classifier(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from gankit.checkpoints import load_generator
-    from gankit.evaluation import (Evaluator, evaluate_generator, evaluate_noise, evaluate_real, evaluate_real_by_label,
-                                   format_label_table, format_table)
+    from gankit.evaluation import Evaluator, format_label_table, format_table
 
-    evaluator = Evaluator()
+    evaluator = Evaluator(progress=True)
     seeds = tuple(range(args.seeds))
     rows = []
     for name in args.models:
-        started = time.perf_counter()
-        if name == "real":
-            from gankit.data import load_mnist
-
-            row = evaluate_real(load_mnist("train", args.data)[0], evaluator, args.n, seeds)
-        elif name == "real-by-label":
-            from gankit.data import load_mnist
-
-            row = evaluate_real_by_label(*load_mnist("train", args.data), evaluator, args.n, seeds)
-        elif name == "noise":
-            row = evaluate_noise(evaluator, args.n, seeds)
-        else:
-            label = (str(name) + (" (raw weights)" if args.no_ema else "")
-                     + (f" psi={args.psi:g}" if args.psi is not None else "")
-                     + (f" truncation={args.truncation:g}" if args.truncation is not None else ""))
-            generator = load_generator(name, use_ema=not args.no_ema, truncation_psi=args.psi)
-            row = evaluate_generator(generator, evaluator, args.n, seeds, name=label, truncation=args.truncation)
-        rows.append(row)
-        print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        with contextlib.redirect_stdout(sys.stderr):  # the progress bar; stdout keeps the table alone
+            started = time.perf_counter()
+            rows.append(_score_row(name, args, evaluator, seeds))
+            print(f"scored {name}: {args.n:,} samples x {len(seeds)} seeds in {time.perf_counter() - started:.1f} s")
     print(format_table(rows, markdown=args.markdown))
     per_label = format_label_table(rows, markdown=args.markdown)
     if per_label:
         print("\n" + per_label)
     return 0
+
+
+def _score_row(name, args, evaluator, seeds):
+    """The results-table row of one name given to ``evaluate``."""
+    from gankit.checkpoints import load_generator
+    from gankit.data import load_mnist
+    from gankit.evaluation import evaluate_generator, evaluate_noise, evaluate_real, evaluate_real_by_label
+
+    if name == "real":
+        return evaluate_real(load_mnist("train", args.data)[0], evaluator, args.n, seeds)
+    if name == "real-by-label":
+        return evaluate_real_by_label(*load_mnist("train", args.data), evaluator, args.n, seeds)
+    if name == "noise":
+        return evaluate_noise(evaluator, args.n, seeds)
+    label = (str(name) + (" (raw weights)" if args.no_ema else "")
+             + (f" psi={args.psi:g}" if args.psi is not None else "")
+             + (f" truncation={args.truncation:g}" if args.truncation is not None else ""))
+    generator = load_generator(name, use_ema=not args.no_ema, truncation_psi=args.psi)
+    return evaluate_generator(generator, evaluator, args.n, seeds, name=label, truncation=args.truncation)
 
 
 def _truncation(args) -> int:

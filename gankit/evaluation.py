@@ -138,9 +138,12 @@ class Evaluator:
         classifier: the Keras classifier (default: the committed one).
         reference: ``reference.npz`` contents (default: the committed file); ``None`` for an
             evaluator that only extracts features.
+        progress: show a progress bar (``keras.utils.Progbar``, on stdout) while a whole row is
+            drawn and scored (:func:`evaluate_draws` and the functions built on it).
     """
 
-    def __init__(self, classifier=None, reference="default", batch_size: int = 500):
+    def __init__(self, classifier=None, reference="default", batch_size: int = 500, progress: bool = False):
+        self.progress = progress
         self.classifier = classifier if classifier is not None else load_classifier()
         self.feature_model = keras.Model(
             self.classifier.input,
@@ -324,7 +327,19 @@ def evaluate_draws(name: str, draw, evaluator: Evaluator | None = None, seeds=(0
     the ``labels`` they were drawn for, if any), then the scores are summarised (mean and
     spread over the seeds)."""
     evaluator = evaluator or Evaluator()
-    return summarise(name, [evaluator.score(draw(seed), labels) for seed in seeds])
+    bar = keras.utils.Progbar(2 * len(seeds), unit_name="step") if evaluator.progress else None
+    if bar is not None:
+        print(f"{name}: drawing and scoring {len(seeds)} seed{'s' * (len(seeds) > 1)}")
+        bar.update(0)
+    runs = []
+    for index, seed in enumerate(seeds):
+        images = draw(seed)
+        if bar is not None:
+            bar.update(2 * index + 1, [("samples", len(images))])
+        runs.append(evaluator.score(images, labels))
+        if bar is not None:
+            bar.update(2 * index + 2)
+    return summarise(name, runs)
 
 
 def evaluate_generator(generator, evaluator: Evaluator | None = None, count: int = 10_000, seeds=(0, 1, 2), name=None,

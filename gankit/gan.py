@@ -3,7 +3,8 @@
 ``GAN`` is a ``keras.Model`` whose ``train_step`` plays one round of the adversarial game:
 
 1. update the discriminator ``num_discriminator_steps`` times on real and generated images;
-2. update the generator once, through a discriminator that is not updated there;
+2. update the generator once, through a discriminator that is not changed there (neither its
+   weights nor its batch-norm statistics);
 3. move the exponential moving average (EMA) of the generator's weights.
 
 ``fit()`` compiles ``train_step`` into a ``tf.function``, so training gets Keras' progress bar
@@ -106,6 +107,12 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim)
         self.num_discriminator_steps = int(num_discriminator_steps)
         self.ema_decay = ema_decay
+        if discriminator_penalty is not None and _has_batch_norm(discriminator):
+            raise ValueError(
+                "a gradient penalty (R1, WGAN-GP) is taken per image, and batch norm makes each image's "
+                f"score depend on the rest of its batch: build {discriminator.name} without batch norm "
+                "(DCGAN's config: spectral_norm=True) or train without the penalty"
+            )
         self.penalty_fn = discriminator_penalty
         options = options or StepOptions()
         self.real_label, self.fake_label = float(options.real_label), float(options.fake_label)
@@ -256,56 +263,70 @@ class GAN(keras.Model):
         # [steps * batch, ...] -> steps fresh batches of real images, one per discriminator step.
         real_batches = _per_step(images, steps)
         label_batches = _per_step(labels, steps) if labels is not None else None
-        batch_size = tf.shape(real_batches)[1]
-
-        # Update the discriminator (the critic, in WGAN) num_discriminator_steps times.
+        # Update the discriminator (the critic, in WGAN) num_discriminator_steps times ...
         for step in range(steps):
-            real_images = real_batches[step]
             real_labels = label_batches[step] if labels is not None else None
-            latent = self.sample_latent(batch_size, real_labels)  # fakes made for the real labels
-            fake_images = self.perturb(self.generator(latent, training=True))
-            real_images = self.perturb(real_images)
-            with tf.GradientTape() as tape:
-                # Real and fake go through in separate batches, so that batch norm in the
-                # discriminator normalises each kind by its own statistics.
-                real_scores, real_auxiliary = self.discriminate(real_images, real_labels)
-                fake_scores, fake_auxiliary = self.discriminate(fake_images, real_labels)
-                discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
-                penalty = self.discriminator_penalty(real_images, fake_images, real_labels)
-                auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary, real_labels, real_auxiliary)
-                # Each replica's share of the global batch's loss (the optimizer sums the shares).
-                total_loss = replicas.scale(discriminator_loss + penalty + auxiliary)
-            discriminator_gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
-            self.discriminator_optimizer.apply(discriminator_gradients, self.discriminator.trainable_variables)
-
-        # Update the generator (for the last real batch's labels); the discriminator only
-        # scores here and is not updated.
-        latent = self.sample_latent(batch_size, real_labels)
-        with tf.GradientTape() as tape:
-            generated = self.perturb(self.generator(latent, training=True))
-            generated_scores, generated_auxiliary = self.discriminate(generated, real_labels)
-            generator_loss = self.generator_loss_fn(generated_scores)
-            auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
-            total_loss = replicas.scale(generator_loss + auxiliary)
-        generator_gradients = tape.gradient(total_loss, self.generator.trainable_variables)
-        self.generator_optimizer.apply(generator_gradients, self.generator.trainable_variables)
-
+            values, discriminator_gradients = self.discriminator_step(real_batches[step], real_labels)
+        # ... then the generator once, for the last real batch's labels; then the weight average.
+        generator_values, generator_gradients = self.generator_step(tf.shape(real_batches)[1], real_labels)
         self.update_ema()
-        values = dict(
-            discriminator_loss=discriminator_loss,
-            generator_loss=generator_loss,
-            real_score=tf.reduce_mean(real_scores),
-            fake_score=tf.reduce_mean(fake_scores),
-        )
-        if self.penalty_fn is not None:
-            values["penalty"] = penalty
-        values.update(auxiliary_logs)  # the generator pass's values of the auxiliary term
+
+        values.update(generator_values)  # the last discriminator step's values and the generator step's
         values = dict(zip(values, replicas.mean([tf.cast(value, "float32") for value in values.values()])))
         if self.log_gradient_norms:  # the last discriminator update's and the generator update's, summed
             #                          over the replicas as the optimizers apply them
             values["discriminator_gradient_norm"] = tf.linalg.global_norm(replicas.total(discriminator_gradients))
             values["generator_gradient_norm"] = tf.linalg.global_norm(replicas.total(generator_gradients))
         return replicas.fit_logs(self.record(**values))
+
+    def discriminator_step(self, real_images, real_labels=None):
+        """One update of the discriminator on a batch of real images (with their labels, in a
+        conditional model) and as many generated ones, made for the same labels; the generator's
+        weights are not updated. Returns ``(values to log, the gradients applied)``."""
+        latent = self.sample_latent(tf.shape(real_images)[0], real_labels)
+        # The generator runs in training mode, as in its own step (its batch-norm statistics
+        # follow every generated batch; both steps draw from the same distribution).
+        fake_images = self.perturb(self.generator(latent, training=True))
+        real_images = self.perturb(real_images)
+        with tf.GradientTape() as tape:
+            # Real and fake go through in separate batches, so that batch norm in the
+            # discriminator normalises each kind by its own statistics.
+            real_scores, real_auxiliary = self.discriminate(real_images, real_labels)
+            fake_scores, fake_auxiliary = self.discriminate(fake_images, real_labels)
+            discriminator_loss = self.discriminator_loss_fn(real_scores, fake_scores)
+            penalty = self.discriminator_penalty(real_images, fake_images, real_labels)
+            auxiliary, _ = self.auxiliary_loss(latent, fake_auxiliary, real_labels, real_auxiliary)
+            # Each replica's share of the global batch's loss (the optimizer sums the shares).
+            total_loss = replicas.scale(discriminator_loss + penalty + auxiliary)
+        gradients = tape.gradient(total_loss, self.discriminator.trainable_variables)
+        self.discriminator_optimizer.apply(gradients, self.discriminator.trainable_variables)
+        values = dict(discriminator_loss=discriminator_loss, real_score=tf.reduce_mean(real_scores),
+                      fake_score=tf.reduce_mean(fake_scores))
+        if self.penalty_fn is not None:
+            values["penalty"] = penalty
+        return values, gradients
+
+    def generator_step(self, batch_size, labels=None):
+        """One update of the generator on ``batch_size`` generated images (made for ``labels``,
+        in a conditional model). The discriminator scores them in training mode, as in its own
+        step (batch statistics, the same function it was trained as), but is left as it was:
+        its weights, and also its batch-norm moving statistics and any other state its layers
+        keep (spectral norm's power-iteration vector), which describe only the batches of its
+        own updates. Returns ``(values to log, the gradients applied)``."""
+        latent = self.sample_latent(batch_size, labels)
+        state = self.discriminator.non_trainable_variables
+        kept = [tf.identity(variable.value) for variable in state]  # read before the scoring pass
+        with tf.GradientTape() as tape:
+            generated = self.perturb(self.generator(latent, training=True))
+            generated_scores, generated_auxiliary = self.discriminate(generated, labels)
+            generator_loss = self.generator_loss_fn(generated_scores)
+            auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
+            total_loss = replicas.scale(generator_loss + auxiliary)
+        for variable, value in zip(state, kept):  # undo what the scoring pass wrote
+            variable.assign(value)
+        gradients = tape.gradient(total_loss, self.generator.trainable_variables)
+        self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
+        return dict(generator_loss=generator_loss, **auxiliary_logs), gradients
 
     def update_ema(self):
         """w_ema <- decay * w_ema + (1 - decay) * w, for every generator weight (batch-norm
@@ -334,6 +355,10 @@ class GAN(keras.Model):
         """Images in [-1, 1] for the given latent batch, in inference mode."""
         network = self.sampling_generator if use_ema else self.generator
         return network(latent, training=False)
+
+
+def _has_batch_norm(network: keras.Model) -> bool:
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in network._flatten_layers())
 
 
 def _per_step(batch, steps: int):

@@ -7,7 +7,7 @@ reader is meant to check (printed numbers, shapes, tables) goes to stdout and is
 **Figures go to a scratch folder**: the notebooks write their figures to ``$GANKIT_FIGURES``
 when it is set (else to ``img/``); it is set here, so ``pytest --nbval`` leaves the tracked
 figures as they are. The committed figures are remade by executing the notebooks themselves
-(README, "Remaking the figures").
+(`docs/reproducibility.md`).
 
 **Printed numbers agree to their last digit**: the same notebook run on another machine, with
 other kernels (oneDNN or not, AVX-512 or not) or another thread count, computes the same figures
@@ -16,7 +16,7 @@ can then print one unit lower or higher in its last digit (0.659 against 0.658).
 taken as equal. Any other difference -- a word, a shape, a count, or a number that moved by more
 than one unit of its last printed digit -- fails as nbval always fails. The notebooks print every
 figure at a precision whose last digit moved by less than one unit between the numeric settings
-we measured (``tools/numeric_drift.py``; README, "Reproducing the notebooks").
+we measured (``tools/numeric_drift.py``; `docs/reproducibility.md`).
 """
 
 from __future__ import annotations

@@ -103,10 +103,14 @@ def test_committed_model_samples_from_a_fresh_process_without_data(tmp_path):
 @pytest.mark.skipif(not (ROOT / "saved_models" / "classifier" / "ckpt.index").is_file(), reason="no committed classifier")
 def test_evaluate_prints_a_table_row_per_model(model_dir, capsys):
     assert main(["evaluate", "noise", str(model_dir), "--n", "300", "--seeds", "2", "--markdown"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()  # the table alone: the progress goes to stderr
+    assert len(lines) == 4
     assert lines[0].startswith("| model | samples × seeds | FD | CS |")
     assert lines[2].startswith("| noise (uniform pixels) | 300 × 2 |")
     assert lines[3].startswith(f"| {model_dir} | 300 × 2 |")
+    assert "noise (uniform pixels): drawing and scoring 2 seeds" in printed.err
+    assert "4/4" in printed.err and f"scored {model_dir}: 300 samples x 2 seeds" in printed.err
 
 
 def test_truncation_is_refused_for_a_model_without_it(model_dir, tmp_path, capsys):
@@ -124,3 +128,14 @@ def test_verbose_leaves_tensorflow_logging_to_the_user(monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")  # the user's own level is kept
     quiet_tensorflow()
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
+
+
+def test_the_command_line_is_quiet_for_a_user_who_set_the_quiet_level(tmp_path):
+    # A user who set TF_CPP_MIN_LOG_LEVEL=3 asked for quiet: absl's start-up lines, which
+    # TensorFlow writes before it reads the variable, must not reach the terminal either.
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-m", "gankit", "sample", str(tmp_path / "none"), "--out",
+                             str(tmp_path / "x.png")], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), result.stderr

@@ -56,7 +56,9 @@ def test_training_noise_is_seeded(tiny_images, tiny_config):
 
 
 def _gan_with_critic_steps(config, steps, **kwargs):
-    generator, discriminator = dcgan.build_generator(config), dcgan.build_discriminator(config)
+    # A penalty is per image: its discriminator has no batch norm (GAN refuses the two together).
+    batch_norm = "discriminator_penalty" not in kwargs
+    generator, discriminator = dcgan.build_generator(config), dcgan.build_discriminator(config, batch_norm)
     gan = GAN(generator, discriminator, config.latent_dim, num_discriminator_steps=steps, ema_decay=None, **kwargs)
     return gan
 
@@ -160,7 +162,7 @@ def test_labels_travel_with_their_images_through_every_critic_step(tiny_config):
         penalty_labels.append(critic(real).shape)
         return 0.0
 
-    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config),
+    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config, False),
                             tiny_config.latent_dim, num_discriminator_steps=3, ema_decay=None,
                             discriminator_penalty=spy_penalty)
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), losses.non_saturating_generator_loss,
@@ -185,7 +187,7 @@ def test_labels_travel_with_their_images_through_every_critic_step(tiny_config):
 
 def test_a_conditional_model_without_labels_is_a_clear_error(tiny_config):
     images, _ = labelled_digits(16)
-    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config),
+    gan = SpyConditionalGAN(dcgan.build_generator(tiny_config), dcgan.build_discriminator(tiny_config, False),
                             tiny_config.latent_dim, ema_decay=None)
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), losses.non_saturating_generator_loss,
                 losses.minimax_discriminator_loss, run_eagerly=True)

@@ -108,6 +108,50 @@ def test_gradient_penalty_golden_value_and_its_gradient():
     np.testing.assert_allclose(gradient, np.full((4, 1), -8.0), rtol=1e-4)
 
 
+def _quadratic_critic(v, seen=None):
+    """C(x) = sum(v * x^2) per image, whose input gradient 2 v x differs from image to image;
+    ``seen`` collects the images it is called on."""
+    import tensorflow as tf
+
+    def critic(images, training=True):
+        if seen is not None:
+            seen.append(np.array(images))
+        return tf.reduce_sum(v * images ** 2, axis=[1, 2, 3])[:, None]
+
+    return critic
+
+
+def test_gradient_penalty_on_a_non_linear_critic_with_one_weight_per_image():
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=(2, 2, 1)).astype(np.float32)
+    real = rng.uniform(-1, 1, (6, 2, 2, 1)).astype(np.float32)
+    fake = rng.uniform(-1, 1, (6, 2, 2, 1)).astype(np.float32)
+    seen = []
+    penalty = float(losses.gradient_penalty(_quadratic_critic(v, seen), real, fake, seed=3))
+    between = seen[0].astype(np.float64)
+    # Each point lies on the segment from its real image to its fake one, at one weight per image.
+    weights = (between - real) / (fake - real)
+    np.testing.assert_allclose(weights, np.broadcast_to(weights[:, :1, :1], weights.shape), rtol=1e-4, atol=1e-5)
+    per_image = weights[:, 0, 0, 0]
+    assert np.all((per_image >= 0) & (per_image < 1)) and np.ptp(per_image) > 0.1
+    # The penalty from the critic's gradient 2 v x at those points, by NumPy.
+    norms = np.sqrt(np.sum((2 * v * between) ** 2, axis=(1, 2, 3)) + 1e-12)
+    assert penalty == pytest.approx(10 * np.mean((norms - 1) ** 2), rel=1e-5)
+
+
+def test_r1_penalty_is_taken_on_the_real_images():
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=(2, 2, 1))
+    real = rng.uniform(-1, 1, (5, 2, 2, 1)).astype(np.float32)
+    fake = rng.uniform(-1, 1, (5, 2, 2, 1)).astype(np.float32)
+    seen = []
+    penalty = float(losses.r1_penalty(_quadratic_critic(v.astype(np.float32), seen), real, fake, weight=3.0))
+    np.testing.assert_array_equal(seen[0], real)
+    expected = 1.5 * np.mean(np.sum((2 * v * real) ** 2, axis=(1, 2, 3)))  # gamma / 2 E ||2 v x||^2
+    assert penalty == pytest.approx(expected, rel=1e-5)
+    assert penalty != pytest.approx(1.5 * np.mean(np.sum((2 * v * fake) ** 2, axis=(1, 2, 3))), rel=1e-2)
+
+
 def test_gradient_penalty_is_finite_where_the_critic_is_flat():
     # Zero weights: zero input gradient. Without epsilon the norm's gradient would be 0/0.
     import tensorflow as tf
