@@ -11,7 +11,7 @@
     python -m gankit truncation dcgan --out img/dcgan_truncation.png   # quality against T
 
 TensorFlow's C++ log lines (CUDA, oneDNN, CPU features) are kept off the terminal unless
-``--verbose`` is given or the user's ``TF_CPP_MIN_LOG_LEVEL`` asks for warnings (0 or 1).
+``--verbose`` is given or the user's ``TF_CPP_MIN_LOG_LEVEL`` is below 3.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     process's stderr is also pointed at a temporary file while TensorFlow loads and looks for
     devices. Whatever it caught is replayed if the import fails.
 
-    A level the user set is kept: 0 or 1 (warnings wanted) turns the redirect off, like
-    ``--verbose``; 2 or 3 asks for quiet, and gets the redirect too.
+    A level the user set is kept: 0, 1 or 2 (errors at least wanted) turns the redirect off, like
+    ``--verbose``; 3 asks for quiet, and gets the redirect too.
     """
-    if verbose or "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() in ("0", "1"):
+    if verbose or "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3").strip() != "3":
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()

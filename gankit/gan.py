@@ -76,7 +76,8 @@ class GAN(keras.Model):
         seed: seed of the noise drawn during training, so that runs repeat.
         discriminator_penalty: optional ``f(discriminator, real, fake, seed_generator) -> scalar``
             added to the discriminator loss and logged as ``penalty``
-            (e.g. :func:`gankit.losses.gradient_penalty`). A constraint on the discriminator's
+            (e.g. :func:`gankit.losses.gradient_penalty`); refused beside a discriminator with
+            batch norm, since such a penalty is taken per image. A constraint on the discriminator's
             weights is a Keras constraint on them (:func:`gankit.losses.clip_weights`), which
             its optimizer applies after every update.
         options: the :class:`StepOptions` (an architecture passes its config, which inherits
@@ -107,11 +108,11 @@ class GAN(keras.Model):
         self.latent_dim = int(latent_dim)
         self.num_discriminator_steps = int(num_discriminator_steps)
         self.ema_decay = ema_decay
-        if discriminator_penalty is not None and _has_batch_norm(discriminator):
+        if discriminator_penalty is not None and _batch_norm_statistics(discriminator):
             raise ValueError(
                 "a gradient penalty (R1, WGAN-GP) is taken per image, and batch norm makes each image's "
                 f"score depend on the rest of its batch: build {discriminator.name} without batch norm "
-                "(DCGAN's config: spectral_norm=True) or train without the penalty"
+                "(in DCGAN's and LSGAN's configs, spectral_norm=True) or train without the penalty"
             )
         self.penalty_fn = discriminator_penalty
         options = options or StepOptions()
@@ -309,20 +310,21 @@ class GAN(keras.Model):
     def generator_step(self, batch_size, labels=None):
         """One update of the generator on ``batch_size`` generated images (made for ``labels``,
         in a conditional model). The discriminator scores them in training mode, as in its own
-        step (batch statistics, the same function it was trained as), but is left as it was:
-        its weights, and also its batch-norm moving statistics and any other state its layers
-        keep (spectral norm's power-iteration vector), which describe only the batches of its
-        own updates. Returns ``(values to log, the gradients applied)``."""
+        step (batch statistics, the same function it was trained as), and is not updated: its
+        weights stay, and so do its batch-norm moving statistics, which describe the real and
+        generated batches of its own updates only. Its other state moves on as in any training
+        call (dropout's random state, spectral norm's power iteration, which belongs to the
+        weights). Returns ``(values to log, the gradients applied)``."""
         latent = self.sample_latent(batch_size, labels)
-        state = self.discriminator.non_trainable_variables
-        kept = [tf.identity(variable.value) for variable in state]  # read before the scoring pass
+        statistics = _batch_norm_statistics(self.discriminator)
+        kept = [tf.identity(variable.value) for variable in statistics]  # read before the scoring pass
         with tf.GradientTape() as tape:
             generated = self.perturb(self.generator(latent, training=True))
             generated_scores, generated_auxiliary = self.discriminate(generated, labels)
             generator_loss = self.generator_loss_fn(generated_scores)
             auxiliary, auxiliary_logs = self.auxiliary_loss(latent, generated_auxiliary)
             total_loss = replicas.scale(generator_loss + auxiliary)
-        for variable, value in zip(state, kept):  # undo what the scoring pass wrote
+        for variable, value in zip(statistics, kept):  # undo what the scoring pass wrote
             variable.assign(value)
         gradients = tape.gradient(total_loss, self.generator.trainable_variables)
         self.generator_optimizer.apply(gradients, self.generator.trainable_variables)
@@ -357,8 +359,11 @@ class GAN(keras.Model):
         return network(latent, training=False)
 
 
-def _has_batch_norm(network: keras.Model) -> bool:
-    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in network._flatten_layers())
+def _batch_norm_statistics(network: keras.Model) -> list:
+    """The moving means and variances of every batch-norm layer in ``network``, nested ones
+    included (Keras' ``_flatten_layers``: ``layers`` lists only the top level)."""
+    return [variable for layer in network._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)
+            for variable in (layer.moving_mean, layer.moving_variance)]
 
 
 def _per_step(batch, steps: int):
