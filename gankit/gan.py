@@ -82,6 +82,9 @@ class GAN(keras.Model):
             its optimizer applies after every update.
         options: the :class:`StepOptions` (an architecture passes its config, which inherits
             them): soft labels, instance noise, gradient-norm logging.
+        penalty_interval: take the penalty only every this many discriminator steps, weighted
+            by the interval so that its average pull is unchanged (lazy regularisation, Karras
+            et al. 2020: R1 every 16 steps); 1 takes it every step.
     """
 
     conditional = False  # True: batches are (images, labels) and the labels condition both networks
@@ -97,6 +100,7 @@ class GAN(keras.Model):
         name: str = "gan",
         discriminator_penalty=None,
         options: StepOptions | None = None,
+        penalty_interval: int = 1,
     ):
         super().__init__(name=name)
         if num_discriminator_steps < 1:
@@ -115,6 +119,9 @@ class GAN(keras.Model):
                 "(in DCGAN's and LSGAN's configs, spectral_norm=True) or train without the penalty"
             )
         self.penalty_fn = discriminator_penalty
+        if penalty_interval < 1:
+            raise ValueError(f"penalty_interval must be >= 1, got {penalty_interval}")
+        self.penalty_interval = int(penalty_interval)
         options = options or StepOptions()
         self.real_label, self.fake_label = float(options.real_label), float(options.fake_label)
         if not 0.0 <= self.fake_label < self.real_label <= 1.0:
@@ -219,14 +226,22 @@ class GAN(keras.Model):
 
     def discriminator_penalty(self, real_images, fake_images, labels=None):
         """Extra term of the discriminator loss: the composed penalty, or 0. The penalty sees
-        the discriminator's score as a function of the images alone (the labels held fixed)."""
+        the discriminator's score as a function of the images alone (the labels held fixed).
+        With a ``penalty_interval`` N > 1 it is N times the penalty on every N-th discriminator
+        step (counted by its optimizer, from 0) and 0 on the others, which then skip its cost."""
         if self.penalty_fn is None:
             return tf.constant(0.0)
 
         def critic(images, training=True):
             return self.discriminate(images, labels, training=training)[0]
 
-        return self.penalty_fn(critic, real_images, fake_images, self.seed_generator)
+        def penalty():
+            return tf.cast(self.penalty_fn(critic, real_images, fake_images, self.seed_generator), tf.float32)
+
+        if self.penalty_interval == 1:
+            return penalty()
+        due = tf.equal(self.discriminator_optimizer.iterations % self.penalty_interval, 0)
+        return tf.cond(due, lambda: self.penalty_interval * penalty(), lambda: tf.constant(0.0))
 
     def perturb(self, images):
         """What the discriminator sees of ``images``: with instance noise, ``images + sigma * n``,

@@ -204,3 +204,54 @@ def test_the_step_takes_r1_on_the_real_batch():
     logged, _ = gan.discriminator_step(tf.constant(real))
     assert float(logged["penalty"]) == pytest.approx(0.5 * np.mean(np.sum((2 * u[:, 0] * real) ** 2, axis=1)),
                                                      rel=1e-5)
+
+
+def test_a_lazy_penalty_is_taken_every_nth_step_weighted_by_n():
+    # StyleGAN2's lazy regularisation: the penalty on discriminator steps 0, 3, 6, ... weighted
+    # by 3, and no penalty (nor its cost) on the others.
+    calls = []
+
+    def constant_penalty(critic, real_images, fake_images, seed):
+        calls.append(1)  # at trace time: the branch that takes the penalty is traced once
+        return tf.constant(0.5)
+
+    generator, discriminator = linear_networks(np.ones((LATENT, PIXELS)), np.ones((PIXELS, 1)), np.zeros(1))
+    gan = compiled(generator, discriminator, ema_decay=None, discriminator_penalty=constant_penalty,
+                   penalty_interval=3)
+    step = tf.function(gan.discriminator_step)
+    logged = [float(step(tf.ones((BATCH, PIXELS)))[0]["penalty"]) for _ in range(7)]
+    assert logged == [1.5, 0.0, 0.0, 1.5, 0.0, 0.0, 1.5]
+    with pytest.raises(ValueError, match="penalty_interval must be >= 1"):
+        compiled(generator, discriminator, discriminator_penalty=constant_penalty, penalty_interval=0)
+
+
+def test_a_lazy_r1_step_moves_the_discriminator_as_the_weighted_penalty_does():
+    # On a step where it is due, the lazy R1 (interval 4) changes the discriminator as a penalty
+    # 4 times as heavy taken every step would.
+    rng = np.random.default_rng(5)
+    real = tf.constant(rng.uniform(-1, 1, size=(BATCH, PIXELS)).astype(np.float32))
+    u = rng.normal(size=(PIXELS, 1)).astype(np.float32)
+
+    def r1(weight):
+        def penalty(critic, real_images, fake_images, seed):
+            with tf.GradientTape() as tape:
+                tape.watch(real_images)
+                scores = critic(real_images)
+            return 0.5 * weight * tf.reduce_mean(tf.reduce_sum(tape.gradient(scores, real_images) ** 2, axis=1))
+        return penalty
+
+    def discriminator_after_one_step(penalty, interval):
+        keras.utils.set_random_seed(0)
+        generator = keras.Sequential([keras.Input((LATENT,)), keras.layers.Dense(PIXELS)])
+        discriminator = keras.Sequential([keras.Input((PIXELS,)), keras.layers.Lambda(lambda x: x ** 2),
+                                          keras.layers.Dense(1, use_bias=False)])
+        discriminator.set_weights([u])
+        gan = compiled(generator, discriminator, ema_decay=None, discriminator_penalty=penalty,
+                       penalty_interval=interval)
+        tf.function(gan.discriminator_step)(real)
+        return discriminator.get_weights()[0]
+
+    np.testing.assert_allclose(discriminator_after_one_step(r1(1.0), 4), discriminator_after_one_step(r1(4.0), 1),
+                               rtol=1e-5, atol=1e-7)
+    assert not np.allclose(discriminator_after_one_step(r1(1.0), 4), discriminator_after_one_step(r1(1.0), 1),
+                           rtol=1e-3)

@@ -1,6 +1,8 @@
 """StyleGAN: its layers (equalized dense, noise injection, AdaIN), style mixing, truncation,
 the R1 penalty, and training through the shared GAN and the registry."""
 
+import dataclasses
+import json
 import math
 
 import keras
@@ -193,3 +195,12 @@ def test_discriminator_is_dcgans_without_batch_norm_and_he_initialised():
     first = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D))
     fan_in = config.kernel_size ** 2 * 1
     assert np.std(first.kernel.numpy()) == pytest.approx(math.sqrt(2 / fan_in), rel=0.15)
+
+
+def test_lazy_r1_trains_through_fit_and_logs_the_penalty_every_nth_step(tiny_stylegan, tiny_images, tmp_path):
+    config = dataclasses.replace(tiny_stylegan, r1_interval=2)
+    assert stylegan.build_gan(config).penalty_interval == 2
+    training.train("stylegan", tmp_path, tiny_images, epochs=1, config=config, verbose=0)
+    penalties = json.loads((tmp_path / "history.json").read_text())["steps"]["penalty"]
+    assert len(penalties) == 4 and penalties[1] == penalties[3] == 0.0
+    assert penalties[0] > 0 and penalties[2] > 0

@@ -67,6 +67,7 @@ class StyleGANConfig(StepOptions):
     style_mixing_probability: float = 0.9  # share of training images made from two w's (paper: 90 %)
     w_average_decay: float = 0.995  # running mean of w, the truncation centre (official code)
     r1_weight: float = 1.0  # gamma of the R1 penalty (the paper's 10 is for 1024x1024 faces)
+    r1_interval: int = 1  # R1 every N discriminator steps, weighted by N (StyleGAN2's lazy regularisation: 16)
     learning_rate: float = 1e-3  # Adam, both networks (the paper's; after 200 steps FD 235 vs 477 at 2e-4)
     beta_1: float = 0.0  # Adam's first-moment decay (the paper's 0)
     beta_2: float = 0.99  # Adam's second-moment decay (the paper's 0.99)
@@ -343,5 +344,6 @@ def build_gan(config: StyleGANConfig | None = None, **compile_kwargs) -> GAN:
         config, build_generator(config), build_discriminator(config),
         losses.non_saturating_generator_loss, losses.minimax_discriminator_loss, name="stylegan",
         discriminator_penalty=functools.partial(losses.r1_penalty, weight=config.r1_weight),
+        model_kwargs={"penalty_interval": config.r1_interval},
         **compile_kwargs,
     )
