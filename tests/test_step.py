@@ -184,6 +184,17 @@ def test_a_gradient_penalty_beside_batch_norm_is_refused():
         GAN(generator, discriminator, LATENT, discriminator_penalty=losses.r1_penalty)
 
 
+def r1(weight):
+    """The R1 penalty, weight / 2 * E ||grad D(x)||^2 on the real batch, for [batch, pixels] images
+    (:func:`gankit.losses.r1_penalty` takes [batch, height, width, channels])."""
+    def penalty(critic, real_images, fake_images, seed):
+        with tf.GradientTape() as tape:
+            tape.watch(real_images)
+            scores = critic(real_images)
+        return 0.5 * weight * tf.reduce_mean(tf.reduce_sum(tape.gradient(scores, real_images) ** 2, axis=1))
+    return penalty
+
+
 def test_the_step_takes_r1_on_the_real_batch():
     # D(x) = sum(u * x^2): its input gradient 2 u x differs between real and generated images.
     rng = np.random.default_rng(3)
@@ -194,13 +205,7 @@ def test_the_step_takes_r1_on_the_real_batch():
                                       keras.layers.Dense(1, use_bias=False)])
     discriminator.set_weights([u])
 
-    def r1(critic, real_images, fake_images, seed):  # the R1 penalty on [batch, pixels] images
-        with tf.GradientTape() as tape:
-            tape.watch(real_images)
-            scores = critic(real_images)
-        return 0.5 * tf.reduce_mean(tf.reduce_sum(tape.gradient(scores, real_images) ** 2, axis=1))
-
-    gan = compiled(generator, discriminator, ema_decay=None, discriminator_penalty=r1)
+    gan = compiled(generator, discriminator, ema_decay=None, discriminator_penalty=r1(1.0))
     logged, _ = gan.discriminator_step(tf.constant(real))
     assert float(logged["penalty"]) == pytest.approx(0.5 * np.mean(np.sum((2 * u[:, 0] * real) ** 2, axis=1)),
                                                      rel=1e-5)
@@ -231,14 +236,6 @@ def test_a_lazy_r1_step_moves_the_discriminator_as_the_weighted_penalty_does():
     rng = np.random.default_rng(5)
     real = tf.constant(rng.uniform(-1, 1, size=(BATCH, PIXELS)).astype(np.float32))
     u = rng.normal(size=(PIXELS, 1)).astype(np.float32)
-
-    def r1(weight):
-        def penalty(critic, real_images, fake_images, seed):
-            with tf.GradientTape() as tape:
-                tape.watch(real_images)
-                scores = critic(real_images)
-            return 0.5 * weight * tf.reduce_mean(tf.reduce_sum(tape.gradient(scores, real_images) ** 2, axis=1))
-        return penalty
 
     def discriminator_after_one_step(penalty, interval):
         keras.utils.set_random_seed(0)
